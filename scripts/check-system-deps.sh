@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Checks (and as root, installs) the system packages the Python build needs:
+# a C compiler and the GMP headers that fastecdsa (pulled in by py-libp2p) compiles against.
+set -euo pipefail
+
+have_gmp() { echo '#include <gmp.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
+have_python() { command -v "${PYTHON:-python3.11}" >/dev/null 2>&1; }
+
+if ! command -v "${CC:-cc}" >/dev/null 2>&1 || ! have_gmp; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing build-essential and libgmp-dev (needed to build fastecdsa)..."
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential libgmp-dev >/dev/null
+    else
+        echo "error: a C compiler and the GMP headers are needed to build fastecdsa (py-libp2p)." >&2
+        echo "       on Debian/Ubuntu: sudo apt-get install build-essential libgmp-dev" >&2
+        exit 1
+    fi
+fi
+if ! have_python; then
+    echo "error: ${PYTHON:-python3.11} not found; computemesh needs Python 3.11+." >&2
+    exit 1
+fi

@@ -1,0 +1,19 @@
+"""The ``computemesh`` command line: builds settings once and starts composition roots."""
+
+import typer
+
+from computemesh.cli import demo, identity, node, token
+
+app = typer.Typer(help="computemesh: a decentralized AI compute network.", no_args_is_help=True)
+app.add_typer(node.app, name="node")
+app.add_typer(identity.app, name="identity")
+app.add_typer(token.app, name="token")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from computemesh.cli import main
+
+main()

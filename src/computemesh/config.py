@@ -1,0 +1,98 @@
+"""Node settings: the one source of truth for configuration.
+
+Precedence, highest first: CLI flags (passed as keyword arguments), environment
+variables ``COMPUTEMESH_*``, a TOML file (``--config``), then the defaults below.
+Lists in the environment are JSON (``COMPUTEMESH_BOOTSTRAP='["/ip4/…"]'``).
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from computemesh.errors import ConfigError
+
+KeyType = Literal["ed25519", "secp256k1"]
+RoutingStrategy = Literal["random", "least-loaded", "p2c"]
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password"})
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node needs; built once by the CLI and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPUTEMESH_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("~/.computemesh"), description="holds the identity key")
+    key_type: KeyType = "ed25519"
+    listen: list[str] = Field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/43905"])
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8092, ge=0, le=65535)
+    public_addr: str = Field(default="", description="IP others can dial; lists this node as a bootstrap")
+    standalone: bool = Field(default=False, description="join no mesh")
+    bootstrap: list[str] = Field(default_factory=list, description="static bootstrap multiaddrs")
+    bootstrap_source: list[str] = Field(
+        default_factory=list, description='URLs returning {"bootstraps": [...]}'
+    )
+    token: SecretStr | None = Field(default=None, description="join token of a private network")
+    admin_token: SecretStr | None = Field(default=None, description="bearer token for operator endpoints")
+    service: list[str] = Field(default_factory=list, description="NAME=URL of a local upstream")
+    identity_group: list[str] = Field(default_factory=list, description="NAME:KEY=VALUE")
+    owner: str = Field(default="", description="owner wallet address")
+    role: list[str] = Field(default_factory=list)
+    record_ttl: float = Field(default=15.0, gt=1, le=3600)
+    record_refresh: float = Field(default=5.0, gt=0.1)
+    online_window: float = Field(default=40.0, gt=0, description="seen within this many s = online")
+    service_probe_interval: float = Field(default=5.0, gt=0.1)
+    max_peers: int = Field(default=64, ge=1, description="peers this node keeps connections to")
+    reconnect_initial: float = Field(default=1.0, gt=0)
+    reconnect_max: float = Field(default=60.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("admin_token is a placeholder; set a real random secret or leave it unset")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **flags: Any) -> "NodeSettings":
+        """Build settings from flags (None means "not given"), env, an optional TOML file."""
+        given = {key: value for key, value in flags.items() if value is not None}
+        if config_file is None:
+            return cls(**given)
+        if not config_file.is_file():
+            raise ConfigError(f"config file not found: {config_file}")
+        from_file = type(
+            cls.__name__,
+            (cls,),
+            {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})},
+        )
+        return from_file(**given)

@@ -1,0 +1,100 @@
+"""OCF node-table endpoints (seed 000): /v1/health and /v1/dnt/*."""
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from computemesh.node.api.ocf.adapter import peer_json
+from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
+from computemesh.node.api.operator import require_operator
+from computemesh.node.api.state import NodeState
+from computemesh.registry import view
+from computemesh.registry.node_entry import update_own, withdraw_own
+
+router = APIRouter(prefix="/v1")
+
+
+def _state(request: Request) -> NodeState:
+    state: NodeState = request.app.state.node
+    return state
+
+
+State = Annotated[NodeState, Depends(_state)]
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/dnt/table", response_model=dict[str, OcfPeer])
+def table(state: State, all: bool = False) -> dict[str, OcfPeer]:
+    """Online nodes keyed ``/<peer id>`` (``?all=true`` adds nodes not seen recently)."""
+    rows = view.rows(state.sync, time.time(), state.online_window)
+    return {f"/{row.claims.peer_id}": peer_json(row) for row in rows if all or row.online}
+
+
+@router.get("/dnt/peers")
+def peers(state: State) -> dict[str, list[dict[str, Any]]]:
+    """Peers with a live libp2p connection, as go-libp2p AddrInfo JSON."""
+    host = state.sync.host
+    return {"peers": [{"ID": p, "Addrs": host.peer_addrs(p)} for p in host.connected_peers()]}
+
+
+@router.get("/dnt/peers_status")
+def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
+    """Every peer this node knows of (peerstore and table), with its connectedness."""
+    host, now = state.sync.host, time.time()
+    rows = {row.claims.peer_id: row for row in view.rows(state.sync, now, state.online_window)}
+    known = sorted(set(host.known_peers()) | set(rows) - {host.peer_id})
+    result = []
+    for peer in known:
+        seen = state.sync.observations.get(peer)
+        row = rows.get(peer)
+        result.append(
+            {
+                "id": peer,
+                "connectedness": "Connected" if host.is_connected(peer) else "NotConnected",
+                "online": bool(row and row.online),
+                "last_seen": int(seen.last_seen),
+                "latency_ms": seen.latency_ms,
+            }
+        )
+    return {"peers": result}
+
+
+@router.get("/dnt/bootstraps")
+def bootstraps(state: State) -> dict[str, list[str]]:
+    return {"bootstraps": view.bootstraps(state.sync, time.time(), state.online_window)}
+
+
+@router.get("/dnt/stats")
+def stats(state: State) -> dict[str, int]:
+    rows = view.rows(state.sync, time.time(), state.online_window)
+    return {
+        "connected_peers": len(state.sync.host.connected_peers()),
+        "total_peers_known": len(state.sync.host.known_peers()),
+        "table_entries": len(rows),
+        "online_nodes": sum(row.online for row in rows),
+    }
+
+
+@router.post("/dnt/_node", dependencies=[Depends(require_operator)], response_model=OcfPeer)
+def post_node(state: State, update: NodeUpdate) -> OcfPeer:
+    """Add or replace services (by name), or set owner and role, of this node's own entry."""
+    update_own(state.sync, update.model_dump(exclude_unset=True))
+    return _own_row(state)
+
+
+@router.delete("/dnt/_node", dependencies=[Depends(require_operator)])
+def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dict[str, str]:
+    """Remove this node's entry from the mesh (a signed tombstone); POST adds it back."""
+    withdraw_own(state.sync)
+    return {"status": "removed", "id": state.sync.host.peer_id}
+
+
+def _own_row(state: State) -> OcfPeer:
+    row = view.peer_row(state.sync, state.sync.host.peer_id, time.time(), state.online_window)
+    assert row is not None  # our own record is always in the table after an update
+    return peer_json(row)

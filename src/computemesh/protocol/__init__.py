@@ -1,0 +1,1 @@
+"""Wire models: pure pydantic, no I/O, importable by every layer."""

@@ -1,0 +1,1 @@
+"""The replicated node table: signed single-writer records, merged by a pure function."""

@@ -1,0 +1,102 @@
+"""Joining the mesh: bootstrap addresses from config, HTTP sources and the join token,
+and redialing them with exponential backoff and jitter whenever no peer is left."""
+
+import logging
+import random
+from collections.abc import Iterator
+
+import anyio
+import httpx
+
+from computemesh.errors import ComputemeshError
+from computemesh.p2p.host import MeshHost
+
+log = logging.getLogger(__name__)
+SOURCE_TIMEOUT_S = 5.0
+CHECK_INTERVAL_S = 1.0
+
+
+def backoff_delays(initial: float, maximum: float, rng: random.Random | None = None) -> Iterator[float]:
+    """Delays that double up to ``maximum``, each with "equal jitter" (half fixed, half random),
+    so nodes that lost the same bootstrap do not all redial at the same instant."""
+    rng = rng or random.Random()
+    delay = initial
+    while True:
+        yield delay / 2 + rng.uniform(0, delay / 2)
+        delay = min(delay * 2, maximum)
+
+
+async def fetch_source(client: httpx.AsyncClient, url: str) -> list[str]:
+    """Read ``{"bootstraps": [...]}`` from a URL (another node's /v1/dnt/bootstraps)."""
+    try:
+        response = await client.get(url, timeout=SOURCE_TIMEOUT_S)
+        response.raise_for_status()
+        found = response.json().get("bootstraps", [])
+    except (httpx.HTTPError, ValueError, AttributeError) as error:
+        log.warning("bootstrap source %s unusable: %s", url, error)
+        return []
+    return [addr for addr in found if isinstance(addr, str)]
+
+
+class Bootstrapper:
+    def __init__(
+        self,
+        host: MeshHost,
+        static: list[str],
+        sources: list[str],
+        *,
+        initial_delay: float,
+        max_delay: float,
+    ) -> None:
+        self._host = host
+        self._static = static
+        self._sources = sources
+        self._initial = initial_delay
+        self._max = max_delay
+        self.rounds = 0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._static or self._sources)
+
+    async def run(self) -> None:
+        if not self.configured:
+            return
+        await self.connect_all()
+        while True:
+            await self._wait_until_alone()
+            for delay in backoff_delays(self._initial, self._max):
+                await anyio.sleep(delay)
+                if self._host.connected_peers() or await self.connect_all():
+                    break
+
+    async def _wait_until_alone(self) -> None:
+        while self._host.connected_peers():
+            await anyio.sleep(CHECK_INTERVAL_S)
+
+    async def resolve(self) -> list[str]:
+        addrs = list(self._static)
+        if self._sources:
+            async with httpx.AsyncClient() as client:
+                for url in self._sources:
+                    addrs.extend(await fetch_source(client, url))
+        own = f"/p2p/{self._host.peer_id}"
+        return sorted({a for a in addrs if not a.endswith(own)})
+
+    async def connect_all(self) -> bool:
+        """Dial every bootstrap once; True if at least one answered."""
+        self.rounds += 1
+        connected = 0
+
+        async def dial(addr: str) -> None:
+            nonlocal connected
+            try:
+                await self._host.dial(addr)
+                connected += 1
+            except ComputemeshError as error:
+                log.info("bootstrap %s not reachable: %s", addr, error)
+
+        async with anyio.create_task_group() as dials:
+            for addr in await self.resolve():
+                dials.start_soon(dial, addr)
+        return connected > 0

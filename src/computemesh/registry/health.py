@@ -1,0 +1,29 @@
+"""Periodic health probes of this node's service upstreams.
+
+An unhealthy service stays in the record marked ``unhealthy`` so that operators
+see it, and routing does not offer it.
+"""
+
+from collections.abc import Callable
+
+import anyio
+import httpx
+
+from computemesh.registry.own_record import OwnRecord
+from computemesh.registry.services import probe
+
+
+async def probe_forever(own: OwnRecord, interval: float, on_change: Callable[[], None]) -> None:
+    async with httpx.AsyncClient() as client:
+        while True:
+            await probe_once(client, own, on_change)
+            await anyio.sleep(interval)
+
+
+async def probe_once(client: httpx.AsyncClient, own: OwnRecord, on_change: Callable[[], None]) -> None:
+    changed = False
+    for service in list(own.services.values()):
+        healthy = await probe(client, service)
+        changed |= own.set_health(service.name, healthy)
+    if changed:
+        on_change()

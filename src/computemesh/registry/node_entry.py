@@ -1,0 +1,28 @@
+"""Operator edits of this node's own entry (``POST``/``DELETE /v1/dnt/_node``)."""
+
+from typing import Any
+
+from computemesh.registry.services import LocalService
+from computemesh.registry.sync import TableSync
+
+
+def update_own(sync: TableSync, update: dict[str, Any]) -> None:
+    """Upsert services by name and set owner/role; publishes a new signed version at once."""
+    own = sync.own
+    for service in update.get("service", []):
+        own.services[service["name"]] = LocalService(
+            name=service["name"],
+            url=f"http://{service['host']}:{service['port']}",
+            identity_group=tuple(service.get("identity_group", ())),
+        )
+    if update.get("owner") is not None:
+        own.owner = update["owner"]
+    if update.get("role") is not None:
+        own.role = tuple(update["role"])
+    own.withdrawn = False
+    sync.publish_now()
+
+
+def withdraw_own(sync: TableSync) -> None:
+    sync.own.withdrawn = True
+    sync.publish_now()

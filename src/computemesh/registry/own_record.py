@@ -1,0 +1,71 @@
+"""This node's own record: the one entry of the table it alone writes."""
+
+import time
+from dataclasses import dataclass, field, replace
+
+from computemesh.ids import PeerId
+from computemesh.protocol.mesh import HardwareClaim, NodeClaims
+from computemesh.registry.services import LocalService
+
+TOMBSTONE_MIN_TTL_S = 60.0
+
+
+@dataclass
+class OwnRecord:
+    """Mutable local facts from which each new signed version is made."""
+
+    peer_id: PeerId
+    ttl: float
+    version: str
+    owner: str = ""
+    role: tuple[str, ...] = ()
+    public_address: str = ""
+    addresses: tuple[str, ...] = ()
+    hardware: HardwareClaim = HardwareClaim()
+    services: dict[str, LocalService] = field(default_factory=dict)
+    load: int = 0
+    withdrawn: bool = False
+    _seq: int = 0
+
+    def next_claims(self, now: float | None = None) -> NodeClaims:
+        """A new version with a strictly higher sequence number.
+
+        The sequence follows the wall clock in milliseconds, so a restarted node
+        (which remembers nothing) still outranks every record it signed before.
+        """
+        now = time.time() if now is None else now
+        self._seq = max(self._seq + 1, int(now * 1000))
+        if self.withdrawn:
+            return self._tombstone(now)
+        return NodeClaims(
+            peer_id=self.peer_id,
+            seq=self._seq,
+            issued_at=now,
+            ttl=self.ttl,
+            addresses=self.addresses,
+            public_address=self.public_address,
+            role=self.role,
+            services=tuple(s.claim() for s in self.services.values()),
+            hardware=self.hardware,
+            load=self.load,
+            owner=self.owner,
+            version=self.version,
+        )
+
+    def _tombstone(self, now: float) -> NodeClaims:
+        return NodeClaims(
+            peer_id=self.peer_id,
+            seq=self._seq,
+            issued_at=now,
+            ttl=max(self.ttl, TOMBSTONE_MIN_TTL_S),
+            deleted=True,
+            version=self.version,
+        )
+
+    def set_health(self, name: str, healthy: bool) -> bool:
+        """Record a probe result; True if it changed what we claim."""
+        service = self.services.get(name)
+        if service is None or service.healthy == healthy:
+            return False
+        self.services[name] = replace(service, healthy=healthy)
+        return True

@@ -1,0 +1,41 @@
+"""Signing and opening node records.
+
+A record is accepted only if its signature verifies against the public key that
+its own ``peer_id`` embeds, so no node can write another node's entry.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from computemesh.protocol.mesh import NodeClaims, SignedRecord
+from computemesh.p2p.identity import verify
+
+Signer = Callable[[bytes], bytes]
+
+
+def sign(claims: NodeClaims, signer: Signer) -> SignedRecord:
+    payload = claims.model_dump_json()
+    signature = signer(payload.encode())
+    return SignedRecord(payload=payload, signature=base64.b64encode(signature).decode())
+
+
+def open_record(record: SignedRecord) -> NodeClaims | None:
+    """The claims, if the record is well formed and signed by the peer it names."""
+    try:
+        claims = NodeClaims.model_validate_json(record.payload)
+        signature = base64.b64decode(record.signature, validate=True)
+    except (ValidationError, binascii.Error, ValueError):
+        return None
+    if not verify(claims.peer_id, record.payload.encode(), signature):
+        return None
+    return claims
+
+
+def decode(data: bytes) -> SignedRecord | None:
+    try:
+        return SignedRecord.model_validate_json(data)
+    except ValidationError:
+        return None

@@ -1,0 +1,235 @@
+"""Keeping the table in sync: the effects around the pure ``apply``.
+
+- publish our own signed record on change and every ``refresh`` seconds;
+- apply records that arrive by gossipsub;
+- on every new connection, swap whole tables with the peer (anti-entropy), so
+  a late joiner has the full table at once instead of after a refresh round;
+- expire records past their TTL, and forget their peers;
+- keep connections to live table members (so their loss is seen at once),
+  and measure latency with ping.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import anyio
+from anyio.abc import TaskGroup
+
+from computemesh.errors import ComputemeshError
+from computemesh.ids import PeerId
+from computemesh.p2p.host import MeshHost
+from computemesh.p2p.stream import MeshStream
+from computemesh.protocol.mesh import NodeClaims, SignedRecord, TableSnapshot
+from computemesh.registry import records
+from computemesh.registry.observations import Observations
+from computemesh.registry.own_record import OwnRecord
+from computemesh.registry.table import NodeTable, Outcome, apply, expire
+
+TOPIC = "computemesh/table/1"
+SYNC_PROTOCOL = "/computemesh/table-sync/1.0.0"
+SYNC_TIMEOUT_S = 10.0
+PING_INTERVAL_S = 5.0
+CONNECT_INTERVAL_S = 1.0
+PEER_BACKOFF_MAX_S = 60.0
+TOMBSTONE_FLUSH_S = 0.5
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], float]
+
+
+class TableSync:
+    """Owns the node table of one running node."""
+
+    def __init__(
+        self,
+        host: MeshHost,
+        sign: records.Signer,
+        own: OwnRecord,
+        *,
+        refresh: float,
+        max_peers: int,
+        clock: Clock = time.time,
+    ) -> None:
+        self.host = host
+        self.own = own
+        self.table = NodeTable()
+        self.observations = Observations()
+        self._sign = sign
+        self._refresh = refresh
+        self._max_peers = max_peers
+        self._clock = clock
+        self._changed = anyio.Event()
+        self._backoff: dict[PeerId, tuple[float, float]] = {}
+        self._tasks: TaskGroup | None = None
+        self._latest: SignedRecord | None = None
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            self.host.on_connection(self._on_connection)
+            self.host.set_handler(SYNC_PROTOCOL, self._serve_exchange)
+            await self.host.subscribe(TOPIC, self._on_gossip, self._is_valid)
+            self.publish_now()
+            tasks.start_soon(self._publish_loop)
+            tasks.start_soon(self._expiry_loop)
+            tasks.start_soon(self._connect_loop)
+            tasks.start_soon(self._ping_loop)
+            task_status.started()
+
+    def publish_now(self) -> None:
+        """Our own record changed: sign it now (the API sees it at once) and gossip it."""
+        self._latest = self._sign_own()
+        self._accept(self._latest)
+        self._changed.set()
+
+    async def leave(self) -> None:
+        """Graceful stop: publish a signed tombstone and give it time to spread."""
+        self.own.withdrawn = True
+        self.publish_now()
+        await self._publish(self._latest)
+        await anyio.sleep(TOMBSTONE_FLUSH_S)
+
+    # -- own record ----------------------------------------------------------
+
+    def _sign_own(self) -> SignedRecord:
+        self.own.addresses = tuple(self.host.listen_addrs())
+        return records.sign(self.own.next_claims(self._clock()), self._sign)
+
+    async def _publish(self, record: SignedRecord) -> None:
+        try:
+            await self.host.publish(TOPIC, record.model_dump_json().encode())
+        except Exception as error:  # no peers yet, or a closing host
+            log.debug("publishing own record failed: %s", error)
+
+    async def _publish_loop(self) -> None:
+        while True:
+            with anyio.move_on_after(self._refresh):
+                await self._changed.wait()
+            if not self._changed.is_set():  # the refresh interval passed: re-sign
+                self._latest = self._sign_own()
+                self._accept(self._latest)
+            self._changed = anyio.Event()
+            await self._publish(self._latest)
+
+    # -- incoming records ------------------------------------------------------
+
+    def _is_valid(self, data: bytes) -> bool:
+        record = records.decode(data)
+        return record is not None and records.open_record(record) is not None
+
+    def _on_gossip(self, data: bytes, author: PeerId) -> None:
+        record = records.decode(data)
+        if record is not None:
+            self._accept(record)
+
+    def _accept(self, record: SignedRecord) -> Outcome:
+        now = self._clock()
+        self.table, outcome = apply(self.table, record, now)
+        if outcome is Outcome.ACCEPTED:
+            claims = NodeClaims.model_validate_json(record.payload)  # verified by apply
+            if claims.peer_id != self.host.peer_id:
+                self._on_new_claims(claims, now)
+        return outcome
+
+    def _on_new_claims(self, claims: NodeClaims, now: float) -> None:
+        if claims.deleted:
+            self._forget(claims.peer_id)
+            return
+        self.observations.seen(claims.peer_id, now)
+
+    # -- anti-entropy ------------------------------------------------------------
+
+    def _snapshot(self) -> bytes:
+        return TableSnapshot(records=tuple(self.table.records())).model_dump_json().encode()
+
+    def _merge_snapshot(self, data: bytes) -> None:
+        snapshot = TableSnapshot.model_validate_json(data)
+        for record in snapshot.records:
+            self._accept(record)
+
+    async def _exchange(self, peer: PeerId) -> None:
+        """Send our table to a newly connected member and merge theirs."""
+        if not await self.host.wait_member(peer):
+            return
+        try:
+            with anyio.fail_after(SYNC_TIMEOUT_S):
+                stream = await self.host.open_stream(peer, SYNC_PROTOCOL)
+                await stream.write_frame(self._snapshot())
+                self._merge_snapshot(await stream.read_frame())
+                await stream.close()
+        except (ComputemeshError, TimeoutError, ValueError) as error:
+            log.debug("table exchange with %s failed: %s", peer, error)
+
+    async def _serve_exchange(self, stream: MeshStream) -> None:
+        with anyio.fail_after(SYNC_TIMEOUT_S):
+            theirs = await stream.read_frame()
+            await stream.write_frame(self._snapshot())
+        self._merge_snapshot(theirs)
+
+    # -- connections -------------------------------------------------------------
+
+    def _on_connection(self, peer: PeerId, connected: bool) -> None:
+        self.observations.connection(peer, connected, self._clock())
+        if connected and self._tasks is not None:
+            self._backoff.pop(peer, None)
+            self._tasks.start_soon(self._exchange, peer)
+
+    def _forget(self, peer: PeerId) -> None:
+        self.observations.forget(peer)
+        self._backoff.pop(peer, None)
+        if not self.host.is_connected(peer):
+            self.host.forget(peer)
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await anyio.sleep(1.0)
+            self.table, gone = expire(self.table, self._clock())
+            for peer in gone:
+                self._forget(peer)
+
+    async def _connect_loop(self) -> None:
+        """Dial live members we are not connected to, backing off on failure."""
+        while True:
+            await anyio.sleep(CONNECT_INTERVAL_S)
+            wanted = self._max_peers - len(self.host.connected_peers())
+            async with anyio.create_task_group() as dials:
+                for claims in self._dial_candidates()[: max(wanted, 0)]:
+                    dials.start_soon(self._dial, claims)
+
+    def _dial_candidates(self) -> list[NodeClaims]:
+        now = time.monotonic()
+        return [
+            claims
+            for claims in self.table.live()
+            if claims.peer_id != self.host.peer_id
+            and claims.addresses
+            and not self.host.is_connected(claims.peer_id)
+            and self._backoff.get(claims.peer_id, (0.0, 0.0))[0] <= now
+        ]
+
+    async def _dial(self, claims: NodeClaims) -> None:
+        try:
+            await self.host.dial_peer(claims.peer_id, list(claims.addresses))
+        except ComputemeshError:
+            _, delay = self._backoff.get(claims.peer_id, (0.0, CONNECT_INTERVAL_S))
+            delay = min(delay * 2, PEER_BACKOFF_MAX_S)
+            self._backoff[claims.peer_id] = (time.monotonic() + delay * random.uniform(0.5, 1.0), delay)
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await anyio.sleep(PING_INTERVAL_S)
+            for peer in self.host.connected_peers():
+                if self.host.is_member(peer):
+                    await self._ping(peer)
+
+    async def _ping(self, peer: PeerId) -> None:
+        try:
+            with anyio.fail_after(5):
+                rtt = await self.host.ping(peer)
+        except Exception as error:
+            log.debug("ping %s failed: %s", peer, error)
+            return
+        self.observations.latency(peer, rtt, self._clock())
+
