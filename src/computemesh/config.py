@@ -34,14 +34,18 @@ class NodeSettings(BaseSettings):
     listen: list[str] = Field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/43905"])
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8092, ge=0, le=65535)
-    public_addr: str = Field(default="", description="IP others can dial; lists this node as a bootstrap")
+    public_addr: str = Field(
+        default="", description="IP others can dial; lists this node as a bootstrap"
+    )
     standalone: bool = Field(default=False, description="join no mesh")
     bootstrap: list[str] = Field(default_factory=list, description="static bootstrap multiaddrs")
     bootstrap_source: list[str] = Field(
         default_factory=list, description='URLs returning {"bootstraps": [...]}'
     )
     token: SecretStr | None = Field(default=None, description="join token of a private network")
-    admin_token: SecretStr | None = Field(default=None, description="bearer token for operator endpoints")
+    admin_token: SecretStr | None = Field(
+        default=None, description="bearer token for operator endpoints"
+    )
     service: list[str] = Field(default_factory=list, description="NAME=URL of a local upstream")
     identity_group: list[str] = Field(default_factory=list, description="NAME:KEY=VALUE")
     owner: str = Field(default="", description="owner wallet address")
@@ -64,7 +68,9 @@ class NodeSettings(BaseSettings):
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("admin_token is a placeholder; set a real random secret or leave it unset")
+            raise ValueError(
+                "admin_token is a placeholder; set a real random secret or leave it unset"
+            )
         return value
 
     @classmethod
@@ -95,4 +101,5 @@ class NodeSettings(BaseSettings):
             (cls,),
             {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})},
         )
-        return from_file(**given)
+        settings: NodeSettings = from_file(**given)
+        return settings

@@ -28,7 +28,9 @@ def new(
     """Create a new identity key (the node's peer id changes)."""
     directory = _data_dir(data_dir)
     if identity.key_path(directory).exists() and not force:
-        console.print(f"[red]{identity.key_path(directory)} exists;[/red] pass --force to replace it")
+        console.print(
+            f"[red]{identity.key_path(directory)} exists;[/red] pass --force to replace it"
+        )
         raise typer.Exit(1)
     try:
         created = identity.generate(key_type)

@@ -1,13 +1,14 @@
 """``computemesh node start|status``."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from computemesh.config import NodeSettings
@@ -16,7 +17,8 @@ from computemesh.logging import setup_logging
 from computemesh.node.daemon import run_node
 
 app = typer.Typer(help="Run a mesh node or look at one.", no_args_is_help=True)
-console = Console()
+console = Console(width=120)
+COLUMNS = ("peer id", "status", "connected", "latency", "services", "load", "memory MiB", "GPUs")
 
 
 @app.command()
@@ -27,12 +29,18 @@ def start(
     listen: Annotated[list[str] | None, typer.Option(help="libp2p listen multiaddr")] = None,
     http_host: Annotated[str | None, typer.Option(help="HTTP API address")] = None,
     http_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
-    public_addr: Annotated[str | None, typer.Option(help="public IP; lists this node as a bootstrap")] = None,
+    public_addr: Annotated[
+        str | None, typer.Option(help="public IP; lists this node as a bootstrap")
+    ] = None,
     standalone: Annotated[bool | None, typer.Option("--standalone", help="join no mesh")] = None,
     bootstrap: Annotated[list[str] | None, typer.Option(help="bootstrap multiaddr")] = None,
-    bootstrap_source: Annotated[list[str] | None, typer.Option(help="URL of a bootstraps list")] = None,
+    bootstrap_source: Annotated[
+        list[str] | None, typer.Option(help="URL of a bootstraps list")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="join token of a private network")] = None,
-    admin_token: Annotated[str | None, typer.Option(help="bearer token for operator endpoints")] = None,
+    admin_token: Annotated[
+        str | None, typer.Option(help="bearer token for operator endpoints")
+    ] = None,
     service: Annotated[list[str] | None, typer.Option(help="NAME=URL of a local service")] = None,
     identity_group: Annotated[list[str] | None, typer.Option(help="NAME:KEY=VALUE")] = None,
     owner: Annotated[str | None, typer.Option(help="owner wallet address")] = None,
@@ -86,25 +94,29 @@ def status(
     console.print(render_table(response.json()))
 
 
-def render_table(peers: dict[str, dict[str, object]]) -> Table:
-    table = Table(title=f"computemesh: {len(peers)} nodes")
-    for column in ("peer id", "status", "connected", "latency", "services", "load", "memory MiB", "GPUs"):
+def render_table(peers: dict[str, dict[str, Any]], title: str = "computemesh") -> Table:
+    """The OCF ``/v1/dnt/table`` JSON as a rich table."""
+    table = Table(title=f"{title}: {len(peers)} nodes")
+    for column in COLUMNS:
         table.add_column(column)
     for peer in peers.values():
         services = ", ".join(
-            f"{s['name']}[{' '.join(s['identity_group'])}]({s['status']})"  # type: ignore[index]
-            for s in peer["service"]  # type: ignore[attr-defined]
+            f"{s['name']} {' '.join(s['identity_group'])} ({s['status']})" for s in peer["service"]
         )
-        hardware: dict[str, object] = peer["hardware"]  # type: ignore[assignment]
-        gpus = ", ".join(str(g["name"]) for g in hardware["gpus"])  # type: ignore[attr-defined, index]
+        hardware = peer["hardware"]
+        latency = peer["latency"]
         table.add_row(
-            str(peer["id"]),
-            str(peer["status"]),
+            _short(peer["id"]),
+            peer["status"],
             "yes" if peer["connected"] else "no",
-            f"{peer['latency']} ms",
-            services or "-",
-            str(peer["load"][0] if peer["load"] else 0),  # type: ignore[index]
+            f"{latency} ms" if latency else "<1 ms",
+            escape(services) or "-",
+            str(peer["load"][0] if peer["load"] else 0),
             str(hardware["host_memory"]),
-            gpus or "-",
+            ", ".join(g["name"] for g in hardware["gpus"]) or "-",
         )
     return table
+
+
+def _short(peer_id: str) -> str:
+    return f"{peer_id[:10]}…{peer_id[-6:]}"

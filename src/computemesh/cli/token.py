@@ -11,7 +11,9 @@ app = typer.Typer(help="Join tokens of private networks.", no_args_is_help=True)
 
 @app.command()
 def new(
-    bootstrap: Annotated[list[str] | None, typer.Option(help="bootstrap multiaddr to embed")] = None,
+    bootstrap: Annotated[
+        list[str] | None, typer.Option(help="bootstrap multiaddr to embed")
+    ] = None,
 ) -> None:
     """Print a new token; start every node of the network with --token <it>."""
     print(new_token(bootstrap or []).encode())

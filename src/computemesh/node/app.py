@@ -26,7 +26,9 @@ def create_app(state: NodeState) -> FastAPI:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     """OCF's error shape: ``{"error": "<message>"}``."""
     assert isinstance(error, StarletteHTTPException)
-    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
+    return JSONResponse(
+        {"error": error.detail}, status_code=error.status_code, headers=error.headers
+    )
 
 
 async def _invalid_body(request: Request, error: Exception) -> JSONResponse:

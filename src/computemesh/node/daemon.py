@@ -50,7 +50,9 @@ async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> Non
             hardware=summary(),
             services=services,
         )
-        sync = TableSync(host, identity.sign, own, refresh=settings.record_refresh, max_peers=settings.max_peers)
+        sync = TableSync(
+            host, identity.sign, own, refresh=settings.record_refresh, max_peers=settings.max_peers
+        )
         state = NodeState(
             sync=sync,
             online_window=settings.online_window,
@@ -60,11 +62,19 @@ async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> Non
         await _serve(settings, host, sync, state, _bootstrapper(settings, host, token), on_ready)
 
 
-def _bootstrapper(settings: NodeSettings, host: MeshHost, token: jointoken.JoinToken | None) -> Bootstrapper:
-    static = [] if settings.standalone else [*settings.bootstrap, *(token.bootstraps if token else ())]
+def _bootstrapper(
+    settings: NodeSettings, host: MeshHost, token: jointoken.JoinToken | None
+) -> Bootstrapper:
+    static = (
+        [] if settings.standalone else [*settings.bootstrap, *(token.bootstraps if token else ())]
+    )
     sources = [] if settings.standalone else settings.bootstrap_source
     return Bootstrapper(
-        host, static, sources, initial_delay=settings.reconnect_initial, max_delay=settings.reconnect_max
+        host,
+        static,
+        sources,
+        initial_delay=settings.reconnect_initial,
+        max_delay=settings.reconnect_max,
     )
 
 

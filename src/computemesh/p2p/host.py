@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-
 import psutil
 import trio
 from libp2p import new_host
@@ -28,7 +27,14 @@ from computemesh.p2p import workarounds
 from computemesh.p2p.identity import NodeIdentity
 from computemesh.p2p.membership import PROTOCOL as MEMBERSHIP_PROTOCOL
 from computemesh.p2p.membership import MembershipGate
-from computemesh.p2p.pubsub import GatedPubsub, OnMessage, Validate, drain, member_validator, new_router
+from computemesh.p2p.pubsub import (
+    GatedPubsub,
+    OnMessage,
+    Validate,
+    drain,
+    member_validator,
+    new_router,
+)
 from computemesh.p2p.stream import MeshStream
 
 log = logging.getLogger(__name__)
@@ -41,7 +47,9 @@ DIAL_TIMEOUT_S = 10.0
 class MeshHost:
     """A running libp2p host; build it with ``open_mesh_host``."""
 
-    def __init__(self, host: IHost, pubsub: GatedPubsub, gate: MembershipGate, max_peers: int) -> None:
+    def __init__(
+        self, host: IHost, pubsub: GatedPubsub, gate: MembershipGate, max_peers: int
+    ) -> None:
         self._host = host
         self._pubsub = pubsub
         self._gate = gate
@@ -130,7 +138,9 @@ class MeshHost:
 
     # -- streams ------------------------------------------------------------
 
-    def set_handler(self, protocol: str, handler: StreamHandler, *, members_only: bool = True) -> None:
+    def set_handler(
+        self, protocol: str, handler: StreamHandler, *, members_only: bool = True
+    ) -> None:
         """Serve ``protocol``; the handler can raise without harming the host."""
 
         async def admit(raw: INetStream) -> None:
@@ -261,5 +271,3 @@ def _local_ipv4() -> list[str]:
     for addresses in psutil.net_if_addrs().values():
         found.update(a.address for a in addresses if a.family.name == "AF_INET")
     return sorted(found)
-
-

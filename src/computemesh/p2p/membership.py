@@ -64,7 +64,9 @@ class MembershipGate:
         self._members.discard(peer)
         self._decided.pop(peer, None)
 
-    async def challenge(self, peer: PeerId, open_stream: OpenStream, disconnect: Disconnect) -> None:
+    async def challenge(
+        self, peer: PeerId, open_stream: OpenStream, disconnect: Disconnect
+    ) -> None:
         """Verify ``peer`` or disconnect it; run once per new connection."""
         if self._secret is None or peer in self._members:
             return

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import trio
 from libp2p.abc import IHost, INetStream
+from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
@@ -18,7 +19,7 @@ from libp2p.pubsub.pubsub import Pubsub
 from computemesh.ids import PeerId
 from computemesh.p2p.membership import MembershipGate
 
-GOSSIPSUB_PROTOCOLS = ["/meshsub/1.1.0", "/meshsub/1.0.0"]
+GOSSIPSUB_PROTOCOLS = [TProtocol("/meshsub/1.1.0"), TProtocol("/meshsub/1.0.0")]
 
 OnMessage = Callable[[bytes, PeerId], None]
 Validate = Callable[[bytes], bool]
@@ -61,7 +62,9 @@ class GatedPubsub(Pubsub):
         await super().stream_handler(stream)
 
 
-def member_validator(gate: MembershipGate, validate: Validate) -> Callable[[ID, rpc_pb2.Message], bool]:
+def member_validator(
+    gate: MembershipGate, validate: Validate
+) -> Callable[[ID, rpc_pb2.Message], bool]:
     """Accept (and so forward) a message only from a member and only if it is valid."""
 
     def check(forwarder: ID, message: rpc_pb2.Message) -> bool:

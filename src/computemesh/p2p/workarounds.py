@@ -1,4 +1,4 @@
-"""Every py-libp2p 0.8.1 defect we can hit, contained here (research/p2p.md §1.6–1.8).
+"""Every py-libp2p 0.8.1 defect we can hit, contained here (research/p2p.md §1.6 to 1.8).
 
 Each function names the defect it works around; ``tests/p2p/test_workarounds.py``
 has a test per defect that fails if its workaround is removed.

@@ -16,7 +16,9 @@ SOURCE_TIMEOUT_S = 5.0
 CHECK_INTERVAL_S = 1.0
 
 
-def backoff_delays(initial: float, maximum: float, rng: random.Random | None = None) -> Iterator[float]:
+def backoff_delays(
+    initial: float, maximum: float, rng: random.Random | None = None
+) -> Iterator[float]:
     """Delays that double up to ``maximum``, each with "equal jitter" (half fixed, half random),
     so nodes that lost the same bootstrap do not all redial at the same instant."""
     rng = rng or random.Random()
@@ -71,7 +73,8 @@ class Bootstrapper:
                     break
 
     async def _wait_until_alone(self) -> None:
-        while self._host.connected_peers():
+        # Polls a count that libp2p owns; a second-scale delay is what we want here.
+        while self._host.connected_peers():  # noqa: ASYNC110
             await anyio.sleep(CHECK_INTERVAL_S)
 
     async def resolve(self) -> list[str]:

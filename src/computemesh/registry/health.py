@@ -20,7 +20,9 @@ async def probe_forever(own: OwnRecord, interval: float, on_change: Callable[[],
             await anyio.sleep(interval)
 
 
-async def probe_once(client: httpx.AsyncClient, own: OwnRecord, on_change: Callable[[], None]) -> None:
+async def probe_once(
+    client: httpx.AsyncClient, own: OwnRecord, on_change: Callable[[], None]
+) -> None:
     changed = False
     for service in list(own.services.values()):
         healthy = await probe(client, service)

@@ -21,7 +21,7 @@ class OwnRecord:
     role: tuple[str, ...] = ()
     public_address: str = ""
     addresses: tuple[str, ...] = ()
-    hardware: HardwareClaim = HardwareClaim()
+    hardware: HardwareClaim = field(default_factory=HardwareClaim)
     services: dict[str, LocalService] = field(default_factory=dict)
     load: int = 0
     withdrawn: bool = False

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from computemesh.protocol.mesh import NodeClaims, SignedRecord
 from computemesh.p2p.identity import verify
+from computemesh.protocol.mesh import NodeClaims, SignedRecord
 
 Signer = Callable[[bytes], bytes]
 

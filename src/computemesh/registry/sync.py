@@ -65,7 +65,9 @@ class TableSync:
         self._tasks: TaskGroup | None = None
         self._latest: SignedRecord | None = None
 
-    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             self.host.on_connection(self._on_connection)
@@ -97,7 +99,9 @@ class TableSync:
         self.own.addresses = tuple(self.host.listen_addrs())
         return records.sign(self.own.next_claims(self._clock()), self._sign)
 
-    async def _publish(self, record: SignedRecord) -> None:
+    async def _publish(self, record: SignedRecord | None) -> None:
+        if record is None:
+            return
         try:
             await self.host.publish(TOPIC, record.model_dump_json().encode())
         except Exception as error:  # no peers yet, or a closing host
@@ -215,7 +219,10 @@ class TableSync:
         except ComputemeshError:
             _, delay = self._backoff.get(claims.peer_id, (0.0, CONNECT_INTERVAL_S))
             delay = min(delay * 2, PEER_BACKOFF_MAX_S)
-            self._backoff[claims.peer_id] = (time.monotonic() + delay * random.uniform(0.5, 1.0), delay)
+            self._backoff[claims.peer_id] = (
+                time.monotonic() + delay * random.uniform(0.5, 1.0),
+                delay,
+            )
 
     async def _ping_loop(self) -> None:
         while True:
@@ -232,4 +239,3 @@ class TableSync:
             log.debug("ping %s failed: %s", peer, error)
             return
         self.observations.latency(peer, rtt, self._clock())
-

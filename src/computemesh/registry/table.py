@@ -9,10 +9,10 @@ records holds the same table, whatever order they arrived in.
 """
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from collections.abc import Iterable, Mapping
 
 from computemesh.ids import PeerId
 from computemesh.protocol.mesh import NodeClaims, SignedRecord

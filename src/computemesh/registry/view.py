@@ -44,7 +44,7 @@ def bootstraps(sync: TableSync, now: float, online_window: float) -> list[str]:
 def _public_multiaddrs(claims: NodeClaims) -> list[str]:
     public = claims.public_address
     family = "ip6" if ":" in public else "ip4"
-    ports = {_tcp_port(addr) for addr in claims.addresses} - {None}
+    ports = {port for addr in claims.addresses if (port := _tcp_port(addr))}
     return [f"/{family}/{public}/tcp/{port}/p2p/{claims.peer_id}" for port in sorted(ports)]
 
 

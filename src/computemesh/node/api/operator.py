@@ -29,7 +29,9 @@ def _bearer(request: Request) -> str:
 def require_operator(request: Request) -> None:
     state: NodeState = request.app.state.node
     if request.scope.get(VIA_MESH):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "operator endpoints are not reachable over the mesh")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "operator endpoints are not reachable over the mesh"
+        )
     if _is_loopback(request.client.host if request.client else None):
         return
     token = state.admin_token.get_secret_value() if state.admin_token else ""

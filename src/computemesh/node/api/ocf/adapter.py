@@ -7,7 +7,10 @@ from computemesh.registry.view import PeerRow
 
 def hardware_json(hardware: HardwareClaim) -> OcfHardware:
     return OcfHardware(
-        gpus=[OcfGpu(name=g.name, total_memory=g.total_memory, used_memory=g.used_memory) for g in hardware.gpus],
+        gpus=[
+            OcfGpu(name=g.name, total_memory=g.total_memory, used_memory=g.used_memory)
+            for g in hardware.gpus
+        ],
         host_memory=hardware.host_memory,
         host_memory_used=hardware.host_memory_used,
     )
