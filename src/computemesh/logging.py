@@ -18,7 +18,10 @@ def setup_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # libp2p logs expected failures (a dial to a dead peer) at ERROR through its own
+    # handler; computemesh reports the failures that matter itself.
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.CRITICAL
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(quiet)
     # libp2p logs through the root logger too; keep our own loggers at the chosen level.
     logging.getLogger("computemesh").setLevel(level.upper())

@@ -62,7 +62,8 @@ def demo(nodes: int = typer.Option(3, min=2, max=20, help="how many nodes")) -> 
             with console.status("waiting for every node to see every other ..."):
                 started = time.monotonic()
                 if not wait_until(lambda: all(len(n.table()) == nodes for n in running), 30):
-                    raise typer.Exit(f"the mesh did not converge: {first.table()}")
+                    console.print(f"[red]the mesh did not converge:[/red] {first.table()}")
+                    raise typer.Exit(1)
             console.print(f"[green]converged[/green] in {time.monotonic() - started:.2f} s")
             console.print(render_table(first.table(), title="the node table as node 0 sees it"))
         finally:

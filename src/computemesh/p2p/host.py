@@ -186,8 +186,10 @@ class MeshHost:
         self._nursery.start_soon(self._gate.challenge, peer, self.open_stream, self.disconnect)
         self._notify(peer, True)
 
-    def _disconnected(self, peer: PeerId) -> None:
-        if self.is_connected(peer):
+    def _disconnected(self, peer: PeerId, closed: INetConn) -> None:
+        # The closing connection may still be listed while listeners are notified.
+        remaining = self._host.get_network().get_connections(ID.from_base58(peer))
+        if any(conn is not closed for conn in remaining):
             return
         self._gate.forget(peer)
         self._notify(peer, False)
@@ -210,7 +212,7 @@ class _Events(INotifee):
         self._mesh._connected(PeerId(conn.muxed_conn.peer_id.to_base58()))
 
     async def disconnected(self, network: INetwork, conn: INetConn) -> None:
-        self._mesh._disconnected(PeerId(conn.muxed_conn.peer_id.to_base58()))
+        self._mesh._disconnected(PeerId(conn.muxed_conn.peer_id.to_base58()), conn)
 
     async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
         return None
@@ -246,7 +248,7 @@ async def open_mesh_host(
         listen_addrs=listen_addrs,
         connection_config=workarounds.connection_config(),
     )
-    workarounds.lift_inbound_cap(host)
+    workarounds.end_inbound_tasks(host)
     gate = MembershipGate(PeerId(host.get_id().to_base58()), network_secret)
     router = new_router()
     pubsub = GatedPubsub(host, router, gate)
@@ -263,6 +265,7 @@ async def open_mesh_host(
             # Defect: leaving host.run() leaves connections open; close them first.
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 await host.close()
+            workarounds.stop_seen_cache(pubsub)
             nursery.cancel_scope.cancel()
 
 

@@ -5,8 +5,8 @@ has a test per defect that fails if its workaround is removed.
 """
 
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import trio
@@ -18,6 +18,7 @@ from libp2p.network import swarm as swarm_module
 from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.pubsub import pubsub as pubsub_module
+from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
@@ -60,15 +61,51 @@ def connection_config() -> ConnectionConfig:
     return ConnectionConfig(low_watermark=0, min_connections=0, auto_connect_interval=3600.0)
 
 
-def lift_inbound_cap(host: IHost) -> None:
-    """Defect: an inbound slot is held until the swarm stops, not until the connection ends.
+def end_inbound_tasks(host: IHost) -> None:
+    """Defect: an inbound connection's handler task outlives the connection.
 
-    After ``max_connections - min_connections`` (250) inbound connections over the
-    host's lifetime every new inbound connection is refused. Connection counts are
-    bounded instead by ``MeshHost`` (``max_peers``), which closes surplus peers.
+    After upgrading an inbound connection the swarm parks its handler task on
+    ``manager.wait_finished()``, i.e. until the swarm stops. The task keeps its
+    inbound slot, so after ``max_connections - min_connections`` inbound connections
+    over the host's lifetime every new one is refused, and it keeps its socket,
+    raw connection and coroutine frames alive (about 8 KB per closed connection).
+
+    Here each inbound handler task is ended once its connection has closed, which
+    returns the slot and frees the memory; the cap then bounds concurrent inbound
+    connections, as intended.
     """
     network: Any = host.get_network()
-    network._inbound_limiter = trio.CapacityLimiter(math.inf)
+    handle_inbound = network._do_handle_inbound_connection
+    upgrade_inbound = network.upgrade_inbound_raw_conn
+
+    async def handle_until_closed(read_write_closer: Any, maddr: Any, failure_event: Any) -> None:
+        async with trio.open_nursery() as nursery:
+            token = _inbound_nursery.set(nursery)
+            try:
+                await handle_inbound(read_write_closer, maddr, failure_event)
+            finally:
+                _inbound_nursery.reset(token)
+                nursery.cancel_scope.cancel()
+
+    async def upgrade_and_watch(raw_conn: Any, maddr: Any) -> Any:
+        muxed_conn = await upgrade_inbound(raw_conn, maddr)
+        nursery = _inbound_nursery.get(None)
+        closed = getattr(muxed_conn, "event_closed", None)
+        if nursery is not None and isinstance(closed, trio.Event):
+            nursery.start_soon(_cancel_when_set, closed, nursery.cancel_scope)
+        return muxed_conn
+
+    network._do_handle_inbound_connection = handle_until_closed
+    network.upgrade_inbound_raw_conn = upgrade_and_watch
+
+
+# The nursery of the inbound handler task running in this context, if any.
+_inbound_nursery: ContextVar[trio.Nursery] = ContextVar("computemesh_inbound_nursery")
+
+
+async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
 
 
 def forget_peer(host: IHost, peer_id: ID) -> None:
@@ -77,7 +114,9 @@ def forget_peer(host: IHost, peer_id: ID) -> None:
     Also removes the per-peer state the swarm and identify caches keep for a peer
     after its connections close (the ~20 KB per closed connection p2p.md measured).
     """
-    host.get_peerstore().clear_peerdata(peer_id)
+    peerstore = host.get_peerstore()
+    if peer_id in peerstore.peer_ids():  # clear_peerdata raises for an unknown peer
+        peerstore.clear_peerdata(peer_id)
     network: Any = host.get_network()
     for attribute in ("connections", "_connection_health", "health_data"):
         table = getattr(network, attribute, None)
@@ -102,6 +141,16 @@ def guarded(handler: Handler, protocol: str) -> Handler:
             await _quietly(stream.close())
 
     return run_guarded
+
+
+def stop_seen_cache(pubsub: Pubsub) -> None:
+    """Defect: every ``Pubsub`` starts a sweeper thread that nothing ever stops.
+
+    Its seen-message cache runs a thread that wakes every 60 s for the life of the
+    process, so each closed host leaves a thread and its cache behind. Stop it when
+    the host closes.
+    """
+    pubsub.seen_messages.stop()
 
 
 async def _quietly(closing: Awaitable[None]) -> None:

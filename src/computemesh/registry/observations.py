@@ -28,8 +28,9 @@ class Observations:
     def get(self, peer: PeerId) -> Observation:
         return self._peers.get(peer) or Observation()
 
-    def seen(self, peer: PeerId, now: float) -> None:
-        self._entry(peer).last_seen = now
+    def seen(self, peer: PeerId, when: float) -> None:
+        entry = self._entry(peer)
+        entry.last_seen = max(entry.last_seen, when)
 
     def connection(self, peer: PeerId, connected: bool, now: float) -> None:
         entry = self._entry(peer)

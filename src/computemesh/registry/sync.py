@@ -141,7 +141,10 @@ class TableSync:
         if claims.deleted:
             self._forget(claims.peer_id)
             return
-        self.observations.seen(claims.peer_id, now)
+        # Evidence of life is when the author signed, not when the record reached us:
+        # a record relayed late (gossip IWANT, anti-entropy) must not revive a node
+        # whose connection we saw drop after it was signed.
+        self.observations.seen(claims.peer_id, min(now, claims.issued_at))
 
     # -- anti-entropy ------------------------------------------------------------
 
