@@ -45,7 +45,8 @@ def test_latency_is_smoothed() -> None:
     observations.latency(PeerId("p"), 10.0, 0)
     observations.latency(PeerId("p"), 20.0, 0)
     latency = observations.get(PeerId("p")).latency_ms
-    assert latency is not None and 10.0 < latency < 20.0
+    assert latency is not None
+    assert 10.0 < latency < 20.0
 
 
 def test_service_specs() -> None:

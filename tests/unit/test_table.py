@@ -86,7 +86,8 @@ def test_highest_sequence_wins_and_older_is_stale() -> None:
     table, outcome = apply(table, make(0, seq=3), NOW)
     assert outcome is Outcome.STALE
     claims = table.get(AUTHORS[0].peer_id)
-    assert claims is not None and claims.seq == 5
+    assert claims is not None
+    assert claims.seq == 5
 
 
 def test_replayed_record_is_a_duplicate() -> None:

@@ -1,5 +1,7 @@
 """The node's ASGI app: every HTTP surface mounted on one FastAPI instance."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -8,6 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from computemesh import __version__
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.state import NodeState
+
+log = logging.getLogger(__name__)
 
 
 def create_app(state: NodeState) -> FastAPI:
@@ -20,6 +24,7 @@ def create_app(state: NodeState) -> FastAPI:
     app.include_router(ocf_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_body)
+    app.add_exception_handler(Exception, _unexpected)
     return app
 
 
@@ -37,3 +42,9 @@ async def _invalid_body(request: Request, error: Exception) -> JSONResponse:
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
     return JSONResponse({"error": "invalid request: " + "; ".join(problems)}, status_code=422)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    """A bug must still answer in the surface's format, never with a traceback."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"error": f"internal error ({type(error).__name__})"}, status_code=500)

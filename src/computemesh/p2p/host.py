@@ -249,6 +249,7 @@ async def open_mesh_host(
         connection_config=workarounds.connection_config(),
     )
     workarounds.end_inbound_tasks(host)
+    workarounds.contain_stream_errors(host)
     gate = MembershipGate(PeerId(host.get_id().to_base58()), network_secret)
     router = new_router()
     pubsub = GatedPubsub(host, router, gate)

@@ -7,7 +7,7 @@ instead of returning ``b""``; ``MeshStream.read`` returns ``b""`` like a socket.
 import struct
 
 from libp2p.abc import INetStream
-from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamReset
+from libp2p.network.stream.exceptions import StreamClosed, StreamEOF
 
 from computemesh.errors import MeshError
 from computemesh.ids import PeerId
@@ -32,8 +32,8 @@ class MeshStream:
             data: bytes = await self._stream.read(max_bytes)
         except (StreamEOF, StreamClosed):
             return b""
-        except StreamReset as error:
-            raise MeshError(f"stream reset by {self.remote_peer}") from error
+        except Exception as error:  # StreamReset, StreamError, closed connections
+            raise MeshError(f"stream from {self.remote_peer} failed: {error}") from error
         return data
 
     async def read_exactly(self, size: int) -> bytes:
@@ -50,8 +50,8 @@ class MeshStream:
     async def write(self, data: bytes) -> None:
         try:
             await self._stream.write(data)
-        except (StreamClosed, StreamReset) as error:
-            raise MeshError(f"stream to {self.remote_peer} closed") from error
+        except Exception as error:  # StreamClosed, StreamReset, StreamError, ...
+            raise MeshError(f"stream to {self.remote_peer} failed: {error}") from error
 
     async def close(self) -> None:
         try:

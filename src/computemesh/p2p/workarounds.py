@@ -143,6 +143,28 @@ def guarded(handler: Handler, protocol: str) -> Handler:
     return run_guarded
 
 
+def contain_stream_errors(host: IHost) -> None:
+    """Defect: an exception in any stream handler, libp2p's own included, kills the host.
+
+    ``BasicHost._swarm_stream_handler`` negotiates the protocol and awaits the handler
+    with no try/except. libp2p's identify handler raises ``StreamError`` when the
+    remote hangs up mid-reply, which is routine. Wrapping the swarm's single entry
+    point for inbound streams contains every handler; it only catches errors, so a
+    stream a handler leaves to a background task is not closed.
+    """
+    network: Any = host.get_network()
+    accept = host._swarm_stream_handler  # type: ignore[attr-defined]
+
+    async def accept_contained(stream: INetStream) -> None:
+        try:
+            await accept(stream)
+        except Exception as error:
+            log.debug("inbound stream failed: %r", error)
+            await _quietly(stream.reset())
+
+    network.set_stream_handler(accept_contained)
+
+
 def stop_seen_cache(pubsub: Pubsub) -> None:
     """Defect: every ``Pubsub`` starts a sweeper thread that nothing ever stops.
 

@@ -26,7 +26,7 @@ def _bearer(request: Request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-def require_operator(request: Request) -> None:
+async def require_operator(request: Request) -> None:
     state: NodeState = request.app.state.node
     if request.scope.get(VIA_MESH):
         raise HTTPException(

@@ -15,7 +15,7 @@ from computemesh.registry.node_entry import update_own, withdraw_own
 router = APIRouter(prefix="/v1")
 
 
-def _state(request: Request) -> NodeState:
+async def _state(request: Request) -> NodeState:
     state: NodeState = request.app.state.node
     return state
 
@@ -24,26 +24,26 @@ State = Annotated[NodeState, Depends(_state)]
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/dnt/table", response_model=dict[str, OcfPeer])
-def table(state: State, all: bool = False) -> dict[str, OcfPeer]:
+async def table(state: State, all: bool = False) -> dict[str, OcfPeer]:
     """Online nodes keyed ``/<peer id>`` (``?all=true`` adds nodes not seen recently)."""
     rows = view.rows(state.sync, time.time(), state.online_window)
     return {f"/{row.claims.peer_id}": peer_json(row) for row in rows if all or row.online}
 
 
 @router.get("/dnt/peers")
-def peers(state: State) -> dict[str, list[dict[str, Any]]]:
+async def peers(state: State) -> dict[str, list[dict[str, Any]]]:
     """Peers with a live libp2p connection, as go-libp2p AddrInfo JSON."""
     host = state.sync.host
     return {"peers": [{"ID": p, "Addrs": host.peer_addrs(p)} for p in host.connected_peers()]}
 
 
 @router.get("/dnt/peers_status")
-def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
+async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
     """Every peer this node knows of (peerstore and table), with its connectedness."""
     host, now = state.sync.host, time.time()
     rows = {row.claims.peer_id: row for row in view.rows(state.sync, now, state.online_window)}
@@ -65,12 +65,12 @@ def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
 
 
 @router.get("/dnt/bootstraps")
-def bootstraps(state: State) -> dict[str, list[str]]:
+async def bootstraps(state: State) -> dict[str, list[str]]:
     return {"bootstraps": view.bootstraps(state.sync, time.time(), state.online_window)}
 
 
 @router.get("/dnt/stats")
-def stats(state: State) -> dict[str, int]:
+async def stats(state: State) -> dict[str, int]:
     rows = view.rows(state.sync, time.time(), state.online_window)
     return {
         "connected_peers": len(state.sync.host.connected_peers()),
@@ -81,14 +81,14 @@ def stats(state: State) -> dict[str, int]:
 
 
 @router.post("/dnt/_node", dependencies=[Depends(require_operator)], response_model=OcfPeer)
-def post_node(state: State, update: NodeUpdate) -> OcfPeer:
+async def post_node(state: State, update: NodeUpdate) -> OcfPeer:
     """Add or replace services (by name), or set owner and role, of this node's own entry."""
     update_own(state.sync, update.model_dump(exclude_unset=True))
     return _own_row(state)
 
 
 @router.delete("/dnt/_node", dependencies=[Depends(require_operator)])
-def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dict[str, str]:
+async def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dict[str, str]:
     """Remove this node's entry from the mesh (a signed tombstone); POST adds it back."""
     withdraw_own(state.sync)
     return {"status": "removed", "id": state.sync.host.peer_id}
