@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from computemesh.cli import app
 from computemesh.cli.localmesh import free_port, wait_until
 from computemesh.node.api.state import NodeState
 from computemesh.node.app import create_app
@@ -144,3 +146,21 @@ async def test_remote_callers_need_the_admin_token(remote_client: httpx.AsyncCli
     allowed = await remote_client.post("/v1/dnt/_node", json={"owner": "0x1"}, headers=right)
     assert allowed.status_code == 200
     assert allowed.json()["owner"] == "0x1"
+
+
+def test_node_status_shows_the_mesh(start_node: StartNode) -> None:
+    first = start_node("--public-addr", "127.0.0.1")
+    second = start_node(
+        "--bootstrap", first.bootstrap_addr(), "--service", "llm=http://127.0.0.1:9"
+    )
+    assert wait_until(lambda: len(first.table()) == 2, CONVERGE_S)
+    result = CliRunner().invoke(app, ["node", "status", "--api", first.url])
+    assert result.exit_code == 0
+    assert "2 nodes" in result.stdout
+    assert second.peer_id[:10] in result.stdout
+    assert "llm" in result.stdout
+    unreachable = CliRunner().invoke(
+        app, ["node", "status", "--api", f"http://127.0.0.1:{free_port()}"]
+    )
+    assert unreachable.exit_code == 1
+    assert "cannot read" in unreachable.stdout

@@ -3,6 +3,7 @@
 import logging
 
 import psutil
+import pynvml
 
 from computemesh.protocol.mesh import GpuClaim, HardwareClaim
 
@@ -13,10 +14,8 @@ log = logging.getLogger(__name__)
 def gpus() -> tuple[GpuClaim, ...]:
     """NVIDIA GPUs with their memory; empty when there is no GPU or no driver."""
     try:
-        import pynvml  # imported lazily: absent drivers make the import itself costly
-
         pynvml.nvmlInit()
-    except Exception:
+    except pynvml.NVMLError:  # no driver or no GPU
         return ()
     try:
         found = []

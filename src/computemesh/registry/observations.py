@@ -17,6 +17,7 @@ class Observation:
     last_seen: float = 0.0
     disconnected_at: float = 0.0
     latency_ms: float | None = None
+    record_received: float = 0.0
 
 
 class Observations:
@@ -27,6 +28,10 @@ class Observations:
 
     def get(self, peer: PeerId) -> Observation:
         return self._peers.get(peer) or Observation()
+
+    def received(self, peer: PeerId, now: float) -> None:
+        """A new version of the peer's record arrived (the age of our information)."""
+        self._entry(peer).record_received = now
 
     def seen(self, peer: PeerId, when: float) -> None:
         entry = self._entry(peer)

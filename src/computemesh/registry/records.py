@@ -5,6 +5,7 @@ its own ``peer_id`` embeds, so no node can write another node's entry.
 """
 
 import base64
+import functools
 import binascii
 from collections.abc import Callable
 
@@ -24,12 +25,20 @@ def sign(claims: NodeClaims, signer: Signer) -> SignedRecord:
 
 def open_record(record: SignedRecord) -> NodeClaims | None:
     """The claims, if the record is well formed and signed by the peer it names."""
+    return _open(record.payload, record.signature)
+
+
+# The same record reaches a node many times (gossip from several mesh peers, the
+# validator, table exchanges); verifying is a pure function of its bytes, so it is
+# memoized. Sized for a few records per node of a large mesh.
+@functools.lru_cache(maxsize=8192)
+def _open(payload: str, signature_b64: str) -> NodeClaims | None:
     try:
-        claims = NodeClaims.model_validate_json(record.payload)
-        signature = base64.b64decode(record.signature, validate=True)
+        claims = NodeClaims.model_validate_json(payload)
+        signature = base64.b64decode(signature_b64, validate=True)
     except (ValidationError, binascii.Error, ValueError):
         return None
-    if not verify(claims.peer_id, record.payload.encode(), signature):
+    if not verify(claims.peer_id, payload.encode(), signature):
         return None
     return claims
 

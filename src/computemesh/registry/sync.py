@@ -30,7 +30,7 @@ from computemesh.registry.table import NodeTable, Outcome, apply, expire
 TOPIC = "computemesh/table/1"
 SYNC_PROTOCOL = "/computemesh/table-sync/1.0.0"
 SYNC_TIMEOUT_S = 10.0
-PING_INTERVAL_S = 5.0
+PING_INTERVAL_S = 15.0
 CONNECT_INTERVAL_S = 1.0
 PEER_BACKOFF_MAX_S = 60.0
 TOMBSTONE_FLUSH_S = 0.5
@@ -145,6 +145,7 @@ class TableSync:
         # a record relayed late (gossip IWANT, anti-entropy) must not revive a node
         # whose connection we saw drop after it was signed.
         self.observations.seen(claims.peer_id, min(now, claims.issued_at))
+        self.observations.received(claims.peer_id, now)
 
     # -- anti-entropy ------------------------------------------------------------
 
@@ -181,7 +182,10 @@ class TableSync:
         self.observations.connection(peer, connected, self._clock())
         if connected and self._tasks is not None:
             self._backoff.pop(peer, None)
-            self._tasks.start_soon(self._exchange, peer)
+            # One exchange per connection is enough (each side sends its table), so
+            # only the side with the lower peer id starts it.
+            if self.host.peer_id < peer:
+                self._tasks.start_soon(self._exchange, peer)
 
     def _forget(self, peer: PeerId) -> None:
         self.observations.forget(peer)
@@ -228,11 +232,13 @@ class TableSync:
             )
 
     async def _ping_loop(self) -> None:
+        # Jittered so that nodes started together do not ping in lock-step.
+        await anyio.sleep(random.uniform(0, PING_INTERVAL_S))
         while True:
-            await anyio.sleep(PING_INTERVAL_S)
             for peer in self.host.connected_peers():
                 if self.host.is_member(peer):
                     await self._ping(peer)
+            await anyio.sleep(PING_INTERVAL_S * random.uniform(0.8, 1.2))
 
     async def _ping(self, peer: PeerId) -> None:
         try:

@@ -35,4 +35,5 @@ def peer_json(row: PeerRow) -> OcfPeer:
         seq=claims.seq,
         addresses=list(claims.addresses),
         expires_at=claims.expires_at,
+        received_at=claims.issued_at if row.is_self else seen.record_received,
     )

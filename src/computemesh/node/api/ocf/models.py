@@ -47,6 +47,7 @@ class OcfPeer(BaseModel):
     seq: int = 0
     addresses: list[str] = Field(default_factory=list)
     expires_at: float = 0.0
+    received_at: float = Field(default=0.0, description="when this node got this version")
 
 
 class ServiceUpdate(BaseModel):

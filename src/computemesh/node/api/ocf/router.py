@@ -58,6 +58,7 @@ async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
                 "connectedness": "Connected" if host.is_connected(peer) else "NotConnected",
                 "online": bool(row and row.online),
                 "last_seen": int(seen.last_seen),
+                "disconnected_at": seen.disconnected_at,
                 "latency_ms": seen.latency_ms,
             }
         )
