@@ -8,7 +8,7 @@ Lists in the environment are JSON (``COMPUTEMESH_BOOTSTRAP='["/ip4/…"]'``).
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,8 +50,13 @@ class NodeSettings(BaseSettings):
     identity_group: list[str] = Field(default_factory=list, description="NAME:KEY=VALUE")
     owner: str = Field(default="", description="owner wallet address")
     role: list[str] = Field(default_factory=list)
-    record_ttl: float = Field(default=15.0, gt=1, le=3600)
-    record_refresh: float = Field(default=5.0, gt=0.1)
+    # Liveness comes from connections (a dead peer's connection drops at once); the
+    # TTL is the backstop. Each re-signing costs every node a few gossip RPCs, and
+    # py-libp2p spends about 0.7 ms of CPU per RPC, so refreshes are kept rare.
+    record_ttl: float = Field(default=60.0, gt=1, le=3600)
+    record_refresh: float | None = Field(
+        default=None, gt=0.1, description="seconds between re-signings; default ttl/3"
+    )
     online_window: float = Field(default=40.0, gt=0, description="seen within this many s = online")
     service_probe_interval: float = Field(default=5.0, gt=0.1)
     max_peers: int = Field(default=64, ge=1, description="peers this node keeps connections to")
@@ -72,6 +77,18 @@ class NodeSettings(BaseSettings):
                 "admin_token is a placeholder; set a real random secret or leave it unset"
             )
         return value
+
+    @model_validator(mode="after")
+    def _refresh_within_ttl(self) -> "NodeSettings":
+        if self.record_refresh is None:
+            self.record_refresh = self.record_ttl / 3
+        elif self.record_refresh > self.record_ttl / 2:
+            raise ValueError("record_refresh must be at most half of record_ttl")
+        return self
+
+    @property
+    def refresh_seconds(self) -> float:
+        return self.record_refresh if self.record_refresh is not None else self.record_ttl / 3
 
     @classmethod
     def settings_customise_sources(

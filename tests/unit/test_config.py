@@ -32,7 +32,7 @@ def test_flags_beat_env_beat_file_beat_defaults(
     assert settings.owner == "0xflag"  # flag over env
     assert settings.role == ["env"]  # env over file
     assert settings.http_port == 7001  # file over default
-    assert settings.record_ttl == 15.0  # default
+    assert settings.record_ttl == 60.0  # default
 
 
 def test_data_dir_expands_home() -> None:
@@ -53,3 +53,9 @@ def test_unknown_key_in_file_is_refused(tmp_path: Path) -> None:
 def test_placeholder_admin_token_is_refused(placeholder: str) -> None:
     with pytest.raises(ValidationError, match="placeholder"):
         NodeSettings.load(admin_token=placeholder)
+
+
+def test_refresh_defaults_to_a_third_of_the_ttl_and_must_fit_in_it() -> None:
+    assert NodeSettings.load(record_ttl=9.0).refresh_seconds == 3.0
+    with pytest.raises(ValidationError, match="at most half"):
+        NodeSettings.load(record_ttl=9.0, record_refresh=5.0)

@@ -51,7 +51,7 @@ async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> Non
             services=services,
         )
         sync = TableSync(
-            host, identity.sign, own, refresh=settings.record_refresh, max_peers=settings.max_peers
+            host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
         state = NodeState(
             sync=sync,

@@ -120,7 +120,7 @@ class MeshHost:
             raise DialError(f"cannot reach {peer_id.to_base58()}: {error}") from error
 
     async def disconnect(self, peer: PeerId) -> None:
-        await self._host.get_network().close_peer(ID.from_base58(peer))
+        await workarounds.close_peer(self._host, ID.from_base58(peer))
 
     def forget(self, peer: PeerId) -> None:
         """Drop a dead peer from the peerstore so nothing redials it."""
@@ -192,6 +192,7 @@ class MeshHost:
         if any(conn is not closed for conn in remaining):
             return
         self._gate.forget(peer)
+        workarounds.drop_disconnect_record(self._host, ID.from_base58(peer))
         self._notify(peer, False)
 
     def _notify(self, peer: PeerId, connected: bool) -> None:
@@ -246,13 +247,14 @@ async def open_mesh_host(
         sec_opt=workarounds.noise_only(identity.key_pair),
         muxer_preference="YAMUX",
         listen_addrs=listen_addrs,
-        connection_config=workarounds.connection_config(),
     )
     workarounds.end_inbound_tasks(host)
+    workarounds.disable_auto_connector(host)
     workarounds.contain_stream_errors(host)
     gate = MembershipGate(PeerId(host.get_id().to_base58()), network_secret)
     router = new_router()
     pubsub = GatedPubsub(host, router, gate)
+    workarounds.no_pubsub_redial(pubsub)
     mesh = MeshHost(host, pubsub, gate, max_peers)
     host.get_network().register_notifee(_Events(mesh))
     mesh.set_handler(MEMBERSHIP_PROTOCOL, gate.respond, members_only=False)

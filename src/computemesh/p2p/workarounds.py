@@ -15,10 +15,11 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519
 from libp2p.custom_types import TProtocol
 from libp2p.network import swarm as swarm_module
-from libp2p.network.config import ConnectionConfig
+from libp2p.network.exceptions import SwarmException
 from libp2p.peer.id import ID
 from libp2p.pubsub import pubsub as pubsub_module
 from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
@@ -35,11 +36,21 @@ DIAL_HEAD_START_S = 0.005
 # drain task empties it promptly; the larger buffer absorbs anti-entropy bursts.
 SUBSCRIPTION_BUFFER = 4096
 
+# Defect: the queue of RPCs waiting to be sent to a pubsub peer holds 32 and drops
+# the rest silently, so a burst of publishes reaches each peer cut to 32 messages.
+OUTBOUND_RPC_QUEUE = 1024
+
+
+class _RoomyRpcQueue(RpcQueue):
+    def __init__(self) -> None:
+        super().__init__(max_size=OUTBOUND_RPC_QUEUE)
+
 
 def patch_module_constants() -> None:
-    """Lower the dial floor and widen subscription buffers (module-level in libp2p)."""
+    """Lower the dial floor and widen pubsub queues (module-level in libp2p)."""
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
-    pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
+    pubsub_internals: Any = pubsub_module
+    pubsub_internals.RpcQueue = _RoomyRpcQueue
 
 
 def noise_only(key_pair: KeyPair) -> Mapping[TProtocol, Any]:
@@ -51,14 +62,22 @@ def noise_only(key_pair: KeyPair) -> Mapping[TProtocol, Any]:
     return {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=new_x25519().private_key)}
 
 
-def connection_config() -> ConnectionConfig:
+def disable_auto_connector(host: IHost) -> None:
     """Defect: the auto-connector redials every peer ever seen, forever.
 
-    Below ``low_watermark`` (100) it dials peerstore entries every 30 s, and the
-    peerstore keeps dead peers. We dial only live table members ourselves
-    (``MeshHost.dial``), so the built-in auto-connector is turned off.
+    Whenever the host has fewer than (low + high watermark) / 2 connections (150 by
+    default) it dials peerstore entries: at start, every 30 s, and right after every
+    disconnect, so a peer we just disconnected is dialed straight back. No
+    ``ConnectionConfig`` turns it off (a high watermark of 0 would make the pruner
+    close every connection). We dial only live table members ourselves
+    (``MeshHost.dial``), so its dial round is replaced by a no-op.
     """
-    return ConnectionConfig(low_watermark=0, min_connections=0, auto_connect_interval=3600.0)
+    network: Any = host.get_network()
+    network.auto_connector.maybe_connect = _no_auto_connect
+
+
+async def _no_auto_connect() -> None:
+    return None
 
 
 def end_inbound_tasks(host: IHost) -> None:
@@ -111,8 +130,9 @@ async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
 def forget_peer(host: IHost, peer_id: ID) -> None:
     """Defect: the peerstore never drops a peer, so its addresses are redialed forever.
 
-    Also removes the per-peer state the swarm and identify caches keep for a peer
-    after its connections close (the ~20 KB per closed connection p2p.md measured).
+    Also removes the per-peer entries the swarm keeps for a peer after its
+    connections close. (The memory p2p.md saw retained per closed connection was
+    the inbound handler task; see ``end_inbound_tasks``.)
     """
     peerstore = host.get_peerstore()
     if peer_id in peerstore.peer_ids():  # clear_peerdata raises for an unknown peer
@@ -122,6 +142,74 @@ def forget_peer(host: IHost, peer_id: ID) -> None:
         table = getattr(network, attribute, None)
         if isinstance(table, dict) and not table.get(peer_id):
             table.pop(peer_id, None)
+
+
+def drop_disconnect_record(host: IHost, peer_id: ID) -> None:
+    """Defect: the auto-connector remembers every peer that ever disconnected.
+
+    The swarm records each disconnect for the auto-connector's redial backoff and
+    prunes those records only inside a dial round, which never runs once
+    ``disable_auto_connector`` is in place: one entry per distinct peer, forever.
+    """
+    network: Any = host.get_network()
+    network.auto_connector._recent_disconnects.pop(peer_id, None)
+
+
+def no_pubsub_redial(pubsub: Pubsub) -> None:
+    """Defect: pubsub redials a peer that has just disconnected.
+
+    Pubsub registers each new peer from a queue, later, by opening a stream with
+    ``host.new_stream``, which dials when there is no connection. A peer that is
+    disconnected right after connecting (over ``max_peers``, or by
+    ``MeshHost.disconnect``) is therefore dialed straight back. Pubsub is made to
+    use existing connections only: a dial made while it registers a peer fails.
+    """
+    handle_new_peer = pubsub._handle_new_peer
+    network: Any = pubsub.host.get_network()
+    dial_peer = network.dial_peer
+
+    async def handle_without_dialing(peer_id: ID) -> None:
+        token = _no_dial.set(True)
+        try:
+            await handle_new_peer(peer_id)
+        finally:
+            _no_dial.reset(token)
+
+    async def dial_unless_forbidden(peer_id: ID) -> Any:
+        if _no_dial.get() and not network.get_connections(peer_id):
+            raise SwarmException(f"not connected to {peer_id}; pubsub does not dial")
+        return await dial_peer(peer_id)
+
+    pubsub._handle_new_peer = handle_without_dialing  # type: ignore[method-assign]
+    network.dial_peer = dial_unless_forbidden
+
+
+# Set while pubsub registers a peer (and in the tasks it starts meanwhile).
+_no_dial: ContextVar[bool] = ContextVar("computemesh_no_dial", default=False)
+
+
+async def close_peer(host: IHost, peer_id: ID) -> None:
+    """Defect: ``Swarm.close_peer`` forgets connections that it never closed.
+
+    It closes the connections it found, which takes a few hundred milliseconds,
+    then drops the peer's whole entry, including a connection the peer opened
+    meanwhile. That connection stays open but untracked: the remote believes it
+    is connected and this host never closes it. Close until none is left instead;
+    each closed connection removes itself.
+    """
+    network: Any = host.get_network()
+    attempted: list[Any] = []
+    while pending := [c for c in network.get_connections(peer_id) if not _among(c, attempted)]:
+        for connection in pending:
+            attempted.append(connection)
+            try:
+                await connection.close()
+            except Exception:
+                log.debug("closing a connection to %s failed", peer_id, exc_info=True)
+
+
+def _among(item: object, items: list[Any]) -> bool:
+    return any(item is other for other in items)
 
 
 def guarded(handler: Handler, protocol: str) -> Handler:

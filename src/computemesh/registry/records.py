@@ -5,8 +5,8 @@ its own ``peer_id`` embeds, so no node can write another node's entry.
 """
 
 import base64
-import functools
 import binascii
+import functools
 from collections.abc import Callable
 
 from pydantic import ValidationError

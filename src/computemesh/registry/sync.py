@@ -12,6 +12,7 @@
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import anyio
@@ -64,6 +65,8 @@ class TableSync:
         self._backoff: dict[PeerId, tuple[float, float]] = {}
         self._tasks: TaskGroup | None = None
         self._latest: SignedRecord | None = None
+        # "<source> <outcome>" -> count, for /v1/dnt/stats
+        self.counts: Counter[str] = Counter()
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -126,7 +129,7 @@ class TableSync:
     def _on_gossip(self, data: bytes, author: PeerId) -> None:
         record = records.decode(data)
         if record is not None:
-            self._accept(record)
+            self.counts[f"gossip {self._accept(record).value}"] += 1
 
     def _accept(self, record: SignedRecord) -> Outcome:
         now = self._clock()
@@ -154,8 +157,9 @@ class TableSync:
 
     def _merge_snapshot(self, data: bytes) -> None:
         snapshot = TableSnapshot.model_validate_json(data)
+        self.counts["exchanges"] += 1
         for record in snapshot.records:
-            self._accept(record)
+            self.counts[f"exchange {self._accept(record).value}"] += 1
 
     async def _exchange(self, peer: PeerId) -> None:
         """Send our table to a newly connected member and merge theirs."""
@@ -179,6 +183,7 @@ class TableSync:
     # -- connections -------------------------------------------------------------
 
     def _on_connection(self, peer: PeerId, connected: bool) -> None:
+        self.counts["connects" if connected else "disconnects"] += 1
         self.observations.connection(peer, connected, self._clock())
         if connected and self._tasks is not None:
             self._backoff.pop(peer, None)

@@ -78,6 +78,7 @@ async def stats(state: State) -> dict[str, int]:
         "total_peers_known": len(state.sync.host.known_peers()),
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
+        **{key.replace(" ", "_"): count for key, count in sorted(state.sync.counts.items())},
     }
 
 
