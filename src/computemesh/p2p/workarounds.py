@@ -49,6 +49,7 @@ class _RoomyRpcQueue(RpcQueue):
 def patch_module_constants() -> None:
     """Lower the dial floor and widen pubsub queues (module-level in libp2p)."""
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
+    pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
     pubsub_internals: Any = pubsub_module
     pubsub_internals.RpcQueue = _RoomyRpcQueue
 
