@@ -30,9 +30,11 @@ OFFLINE_GOAL_S = 5.0
 POLL_S = 0.2
 
 
-def start_mesh(scratch: Path, count: int) -> list[LocalNode]:
-    first = LocalNode(scratch / "n0", args=["--public-addr", "127.0.0.1"]).start().wait_healthy()
-    nodes = [first]
+def start_mesh(scratch: Path, count: int, nodes: list[LocalNode]) -> None:
+    """Start ``count`` nodes into ``nodes`` (so the caller can always reap them)."""
+    first = LocalNode(scratch / "n0", args=["--public-addr", "127.0.0.1"]).start()
+    nodes.append(first)
+    first.wait_healthy()
     addr = first.bootstrap_addr()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"starting {count} nodes", total=count)
@@ -40,9 +42,8 @@ def start_mesh(scratch: Path, count: int) -> list[LocalNode]:
         for index in range(1, count):
             nodes.append(LocalNode(scratch / f"n{index}", args=["--bootstrap", addr]).start())
         for node in nodes:
-            node.wait_healthy(timeout=120)
+            node.wait_healthy(timeout=300)
             progress.advance(task)
-    return nodes
 
 
 def wait_converged(nodes: list[LocalNode], timeout: float) -> float:
@@ -124,8 +125,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch:
-        nodes = start_mesh(Path(scratch), args.nodes)
+        nodes: list[LocalNode] = []
         try:
+            start_mesh(Path(scratch), args.nodes, nodes)
             console.print(f"{args.nodes} nodes up; converged in {wait_converged(nodes, 180):.1f} s")
             full_mesh = args.nodes - 1
             wait_until(

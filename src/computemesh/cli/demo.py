@@ -50,7 +50,8 @@ def demo(nodes: int = typer.Option(3, min=2, max=20, help="how many nodes")) -> 
         try:
             with console.status(f"starting {nodes} nodes on 127.0.0.1 ..."):
                 first = LocalNode(Path(scratch, "n0"), args=["--public-addr", "127.0.0.1"])
-                running.append(first.start().wait_healthy())
+                running.append(first.start())
+                first.wait_healthy()
                 source = f"{first.url}/v1/dnt/bootstraps"
                 for index in range(1, nodes):
                     args = ["--bootstrap-source", source,

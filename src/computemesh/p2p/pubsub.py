@@ -32,8 +32,14 @@ def new_router() -> GossipSub:
         protocols=GOSSIPSUB_PROTOCOLS,
         degree=6,
         degree_low=4,
-        degree_high=12,
-        heartbeat_interval=1,
+        degree_high=8,
+        # IHAVE gossip (each heartbeat, to a quarter or more of the non-mesh peers)
+        # only recovers lost messages; table exchanges and re-signing already do
+        # that, so a slower heartbeat saves work that grows with the peer count.
+        heartbeat_interval=3,
+        # "Adaptive" mode widens the mesh and the gossip when it judges the network
+        # unhealthy, as it does under load: more traffic exactly when CPU is short.
+        adaptive_gossip_enabled=False,
         # Records are re-signed every few seconds by every node: at 50 nodes that is
         # tens of messages/s, well above the default 10/s cap that drops silently.
         max_messages_per_topic_per_second=10_000.0,

@@ -240,10 +240,12 @@ class TableSync:
         # Jittered so that nodes started together do not ping in lock-step.
         await anyio.sleep(random.uniform(0, PING_INTERVAL_S))
         while True:
-            for peer in self.host.connected_peers():
-                if self.host.is_member(peer):
-                    await self._ping(peer)
-            await anyio.sleep(PING_INTERVAL_S * random.uniform(0.8, 1.2))
+            peers = [p for p in self.host.connected_peers() if self.host.is_member(p)]
+            for peer in peers:
+                await self._ping(peer)
+            # At most about one ping a second however many peers: each opens a stream.
+            interval = max(PING_INTERVAL_S, float(len(peers)))
+            await anyio.sleep(interval * random.uniform(0.8, 1.2))
 
     async def _ping(self, peer: PeerId) -> None:
         try:
