@@ -508,3 +508,26 @@ async def test_a_closed_host_leaves_no_thread_behind() -> None:
         async with mesh_host():
             pass
     assert _sweeper_threads() == before
+
+
+# -- flood publishing (FloodPublishGossipSub) ----------------------------------------
+
+
+async def test_own_messages_go_to_every_subscriber_forwarded_ones_to_the_mesh() -> None:
+    async with mesh_host() as origin, trio.open_nursery() as hosts:
+        peers = [await start_host(hosts) for _ in range(12)]
+        for host in (origin, *peers):
+            await host.subscribe(TOPIC, lambda data, author: None, lambda data: True)
+        for peer in peers:
+            await peer.dial(address(origin))
+        router = origin._pubsub.router
+        own = origin._host.get_id()
+        await eventually(
+            lambda: len(origin._pubsub.peer_topics.get(TOPIC, ())) == 12, "subscriptions"
+        )
+        await eventually(lambda: 0 < len(router.mesh.get(TOPIC, ())) <= 8, "mesh trimmed to D_high")
+        other = ID.from_base58(peers[0].peer_id)
+        assert len(set(router._get_peers_to_send([TOPIC], own, own))) == 12
+        forwarded = set(router._get_peers_to_send([TOPIC], other, other))
+        assert len(forwarded) <= 8
+        hosts.cancel_scope.cancel()

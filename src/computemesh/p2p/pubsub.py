@@ -6,7 +6,7 @@ bounded queue that drops when full, so a dedicated task drains each one.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -27,8 +27,33 @@ Validate = Callable[[bytes], bool]
 log = logging.getLogger(__name__)
 
 
+class FloodPublishGossipSub(GossipSub):
+    """Gossipsub with go-libp2p's flood publishing, which py-libp2p lacks.
+
+    A node's own messages go to every peer subscribed to the topic, not only to its
+    mesh peers, so a record change reaches directly connected nodes in one hop
+    instead of waiting for mesh forwarding or IHAVE gossip. Forwarded messages still
+    follow the mesh, so the cost is one send per peer per record change.
+    """
+
+    def _get_peers_to_send(
+        self,
+        topic_ids: Iterable[str],
+        msg_forwarder: ID,
+        origin: ID,
+        msg_id: bytes | None = None,
+    ) -> Iterable[ID]:
+        topics = list(topic_ids)
+        peers = set(super()._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
+        if self.pubsub is not None and origin == self.pubsub.my_id:
+            for topic in topics:
+                peers.update(self.pubsub.peer_topics.get(topic, ()))
+            peers.discard(origin)
+        return peers
+
+
 def new_router() -> GossipSub:
-    return GossipSub(
+    return FloodPublishGossipSub(
         protocols=GOSSIPSUB_PROTOCOLS,
         degree=6,
         degree_low=4,
