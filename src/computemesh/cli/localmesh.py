@@ -45,11 +45,12 @@ class LocalNode:
             "--data-dir", str(self.data_dir), "--listen", listen,
             "--http-port", str(self.http_port), "--log-level", "WARNING", *self.args,
         ]  # fmt: skip
-        log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
-        )
+        # The child keeps its own copy of the descriptor; ours closes with the block.
+        with (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
         return self
 
     def wait_healthy(self, timeout: float = 30.0) -> "LocalNode":
