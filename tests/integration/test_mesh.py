@@ -71,7 +71,9 @@ def test_restarted_node_keeps_its_peer_id_and_rejoins(start_node: StartNode) -> 
 def test_node_redials_a_bootstrap_that_comes_back(start_node: StartNode) -> None:
     bootstrap = start_node("--public-addr", "127.0.0.1", name="boot")
     addr, port = bootstrap.bootstrap_addr(), bootstrap.bootstrap_addr().split("/")[4]
-    follower = start_node("--bootstrap", addr, env=FAST)
+    # a low backoff cap, so the test does not depend on where in a doubling sleep
+    # the follower is when the bootstrap returns
+    follower = start_node("--bootstrap", addr, env={**FAST, "COMPUTEMESH_RECONNECT_MAX": "2"})
     assert wait_until(lambda: bootstrap.peer_id in follower.online_ids(), CONVERGE_S)
     bootstrap.kill()
     assert wait_until(lambda: follower.get("/v1/dnt/peers")["peers"] == [], CONVERGE_S)
