@@ -531,3 +531,18 @@ async def test_own_messages_go_to_every_subscriber_forwarded_ones_to_the_mesh() 
         forwarded = set(router._get_peers_to_send([TOPIC], other, other))
         assert len(forwarded) <= 8
         hosts.cancel_scope.cancel()
+
+
+# -- redial a peer that came back (allow_redial) --------------------------------------
+
+
+async def test_a_peer_that_comes_back_can_be_redialed_at_once() -> None:
+    identity = generate("ed25519")
+    async with mesh_host() as dialer:
+        async with open_mesh_host(identity, LOCALHOST) as peer:
+            addr = address(peer)
+        with pytest.raises(DialError):
+            await dialer.dial(addr)  # it is down: the swarm now blocks it for 60 s
+        listen = addr.split("/p2p/")[0]
+        async with open_mesh_host(identity, [listen]) as back:
+            assert await dialer.dial(addr) == back.peer_id

@@ -213,6 +213,17 @@ def _among(item: object, items: list[Any]) -> bool:
     return any(item is other for other in items)
 
 
+def allow_redial(host: IHost, peer_id: ID) -> None:
+    """Defect: after one failed dial the swarm refuses every dial to that peer for 60 s.
+
+    Its negative cache blocks a peer "whose addresses recently failed", so a node
+    that restarts within the minute stays unreachable however often we redial.
+    Our own loops already pace redials with backoff, so an explicit dial lifts it.
+    """
+    network: Any = host.get_network()
+    network._negative_peer_cache.evict(str(peer_id))
+
+
 def guarded(handler: Handler, protocol: str) -> Handler:
     """Defect: an exception raised by a stream handler takes the whole host down.
 
