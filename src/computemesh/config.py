@@ -80,9 +80,7 @@ class NodeSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refresh_within_ttl(self) -> "NodeSettings":
-        if self.record_refresh is None:
-            self.record_refresh = self.record_ttl / 3
-        elif self.record_refresh > self.record_ttl / 2:
+        if self.record_refresh is not None and self.record_refresh > self.record_ttl / 2:
             raise ValueError("record_refresh must be at most half of record_ttl")
         return self
 

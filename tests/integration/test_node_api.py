@@ -128,7 +128,7 @@ async def remote_client() -> AsyncIterator[httpx.AsyncClient]:
         own = OwnRecord(peer_id=host.peer_id, ttl=30, version="test")
         sync = TableSync(host, identity.sign, own, refresh=5, max_peers=8)
         sync.publish_now()
-        state = NodeState(sync, 40.0, SecretStr("a-real-admin-token-value"), standalone=True)
+        state = NodeState(sync, 40.0, SecretStr("a-real-admin-token-value"))
         transport = httpx.ASGITransport(app=create_app(state), client=("203.0.113.7", 4000))
         async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
             yield client

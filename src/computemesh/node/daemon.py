@@ -57,7 +57,6 @@ async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> Non
             sync=sync,
             online_window=settings.online_window,
             admin_token=settings.admin_token,
-            standalone=settings.standalone,
         )
         await _serve(settings, host, sync, state, _bootstrapper(settings, host, token), on_ready)
 

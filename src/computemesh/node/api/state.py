@@ -12,4 +12,3 @@ class NodeState:
     sync: TableSync
     online_window: float
     admin_token: SecretStr | None
-    standalone: bool
