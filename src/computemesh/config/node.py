@@ -1,4 +1,4 @@
-"""Node settings: the one source of truth for configuration.
+"""Node settings: the one source of truth for a node's configuration.
 
 Precedence, highest first: CLI flags (passed as keyword arguments), environment
 variables ``COMPUTEMESH_*``, a TOML file (``--config``), then the defaults below.
@@ -6,25 +6,18 @@ Lists in the environment are JSON (``COMPUTEMESH_BOOTSTRAP='["/ip4/…"]'``).
 """
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
-from computemesh.errors import ConfigError
+from computemesh.config.layered import LayeredSettings, is_placeholder
 
 KeyType = Literal["ed25519", "secp256k1"]
 RoutingStrategy = Literal["random", "least-loaded", "p2c"]
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password"})
 
-
-class NodeSettings(BaseSettings):
+class NodeSettings(LayeredSettings):
     """Everything a node needs; built once by the CLI and passed down explicitly."""
 
     model_config = SettingsConfigDict(env_prefix="COMPUTEMESH_", extra="forbid")
@@ -72,7 +65,7 @@ class NodeSettings(BaseSettings):
     @field_validator("admin_token")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        if value is not None and is_placeholder(value.get_secret_value()):
             raise ValueError(
                 "admin_token is a placeholder; set a real random secret or leave it unset"
             )
@@ -87,34 +80,3 @@ class NodeSettings(BaseSettings):
     @property
     def refresh_seconds(self) -> float:
         return self.record_refresh if self.record_refresh is not None else self.record_ttl / 3
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = settings_cls.model_config.get("toml_file")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)
-
-    @classmethod
-    def load(cls, config_file: Path | None = None, **flags: Any) -> "NodeSettings":
-        """Build settings from flags (None means "not given"), env, an optional TOML file."""
-        given = {key: value for key, value in flags.items() if value is not None}
-        if config_file is None:
-            return cls(**given)
-        if not config_file.is_file():
-            raise ConfigError(f"config file not found: {config_file}")
-        from_file = type(
-            cls.__name__,
-            (cls,),
-            {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})},
-        )
-        settings: NodeSettings = from_file(**given)
-        return settings

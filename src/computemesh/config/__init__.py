@@ -1,0 +1,5 @@
+"""Settings for each process: one object per process, built once by the CLI, passed down."""
+
+from computemesh.config.node import NodeSettings, RoutingStrategy
+
+__all__ = ["NodeSettings", "RoutingStrategy"]

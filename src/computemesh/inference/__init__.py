@@ -1,0 +1,1 @@
+"""Local inference: the only package that imports the engine (llama.cpp via xllamacpp)."""

@@ -1,0 +1,1 @@
+"""Choosing a provider for a request: candidates, load, latency, cool-downs, retries."""
