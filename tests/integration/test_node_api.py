@@ -12,12 +12,14 @@ from typer.testing import CliRunner
 
 from computemesh.cli import app
 from computemesh.cli.localmesh import free_port, wait_until
-from computemesh.node.api.state import NodeState
+from computemesh.config import NodeSettings
 from computemesh.node.app import create_app
+from computemesh.node.daemon import build_state, open_http_client
 from computemesh.p2p.host import open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.sync import TableSync
+from computemesh.routing.directory import PeerDirectory
 from tests.integration.conftest import StartNode
 
 CONVERGE_S = 30.0
@@ -128,10 +130,12 @@ async def remote_client() -> AsyncIterator[httpx.AsyncClient]:
         own = OwnRecord(peer_id=host.peer_id, ttl=30, version="test")
         sync = TableSync(host, identity.sign, own, refresh=5, max_peers=8)
         sync.publish_now()
-        state = NodeState(sync, 40.0, SecretStr("a-real-admin-token-value"))
-        transport = httpx.ASGITransport(app=create_app(state), client=("203.0.113.7", 4000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
-            yield client
+        settings = NodeSettings(admin_token=SecretStr("a-real-admin-token-value"))
+        async with open_http_client(host, PeerDirectory(sync)) as (http, directory):
+            state = build_state(settings, sync, http, directory)
+            transport = httpx.ASGITransport(app=create_app(state), client=("203.0.113.7", 4000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+                yield client
 
 
 async def test_remote_callers_need_the_admin_token(remote_client: httpx.AsyncClient) -> None:

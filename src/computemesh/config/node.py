@@ -55,6 +55,19 @@ class NodeSettings(LayeredSettings):
     max_peers: int = Field(default=64, ge=1, description="peers this node keeps connections to")
     reconnect_initial: float = Field(default=1.0, gt=0)
     reconnect_max: float = Field(default=60.0, gt=0)
+    routing_strategy: RoutingStrategy = Field(
+        default="p2c", description="how /v1/service picks a provider"
+    )
+    forward_connect_timeout: float = Field(default=5.0, gt=0, description="s to reach a provider")
+    forward_first_byte_timeout: float = Field(
+        default=300.0, gt=0, description="s from sending a request to its first response bytes"
+    )
+    forward_total_timeout: float = Field(
+        default=900.0, gt=0, description="s for a whole forwarded request, streaming included"
+    )
+    forward_attempts: int = Field(
+        default=3, ge=1, le=10, description="providers tried by /v1/service before giving up"
+    )
     log_level: str = "INFO"
 
     @field_validator("data_dir")

@@ -1,4 +1,4 @@
-"""The node's ASGI app: every HTTP surface mounted on one FastAPI instance."""
+"""The node's ASGI apps: every HTTP surface for clients, and the peer-safe subset for the mesh."""
 
 import logging
 
@@ -8,22 +8,53 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computemesh import __version__
+from computemesh.node.api.forward.errors import error_response, forward_error_response
+from computemesh.node.api.forward.routes import entry_router, service_router
+from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.state import NodeState
+from computemesh.routing.errors import ForwardError
+from computemesh.routing.paths import UnsafePath
 
 log = logging.getLogger(__name__)
 
 
 def create_app(state: NodeState) -> FastAPI:
+    """What clients of this node reach on its HTTP port."""
+    app = _base_app(state, "A computemesh node: the OCF node-table API and mesh routing.")
+    app.include_router(ocf_router)
+    app.include_router(operator_router)
+    app.include_router(service_router)
+    app.include_router(entry_router)
+    return app
+
+
+def create_peer_app(state: NodeState) -> FastAPI:
+    """What other nodes reach over ``/libp2p-http``: health, read-only views, local services.
+
+    Operator endpoints and the mesh entry points (``/v1/p2p``, ``/v1/service``) are
+    simply absent, so a peer can neither administer this node nor bounce requests.
+    """
+    app = _base_app(state, "The peer-safe surface of a computemesh node.", docs=False)
+    app.include_router(ocf_router)
+    app.include_router(service_router)
+    return app
+
+
+def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastAPI:
     app = FastAPI(
         title="computemesh node",
         version=__version__,
-        description="A computemesh node: the OCF node-table API and mesh routing.",
+        description=description,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.node = state
-    app.include_router(ocf_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_body)
+    app.add_exception_handler(ForwardError, _forward_failed)
+    app.add_exception_handler(UnsafePath, _unsafe_path)
     app.add_exception_handler(Exception, _unexpected)
     return app
 
@@ -42,6 +73,15 @@ async def _invalid_body(request: Request, error: Exception) -> JSONResponse:
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
     return JSONResponse({"error": "invalid request: " + "; ".join(problems)}, status_code=422)
+
+
+async def _forward_failed(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ForwardError)
+    return forward_error_response(error)
+
+
+async def _unsafe_path(request: Request, error: Exception) -> JSONResponse:
+    return error_response(400, str(error), "invalid_path", "invalid_request_error")
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

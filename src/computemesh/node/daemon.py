@@ -1,14 +1,19 @@
 """Composition root of a node: builds every part from settings and owns their lifetimes.
 
-Start-up order: identity → libp2p host → table sync → bootstrap → service probes →
-HTTP. A SIGINT/SIGTERM publishes a signed tombstone, then closes every connection.
+Start-up order: identity → libp2p host → table sync → forwarding (``/libp2p-http``)
+→ bootstrap → service probes → HTTP. A SIGINT/SIGTERM publishes a signed tombstone,
+then closes every connection.
 """
 
 import logging
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
+import httpx
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
@@ -16,14 +21,24 @@ from computemesh import __version__, jointoken
 from computemesh.config import NodeSettings
 from computemesh.hardware.summary import summary
 from computemesh.node.api.state import NodeState
-from computemesh.node.app import create_app
+from computemesh.node.app import create_app, create_peer_app
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
+from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
+from computemesh.p2phttp.pool import ChannelPool
+from computemesh.p2phttp.server import serve_stream
+from computemesh.p2phttp.transport import MeshTransport
+from computemesh.registry import view
 from computemesh.registry.bootstrap import Bootstrapper
 from computemesh.registry.health import probe_forever
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.services import parse_services
 from computemesh.registry.sync import TableSync
+from computemesh.routing.directory import PeerDirectory
+from computemesh.routing.dispatcher import Dispatcher
+from computemesh.routing.forwarder import Timeouts
+from computemesh.routing.load import LoadMeter, report_load
+from computemesh.routing.stats import ProviderStats
 
 log = logging.getLogger(__name__)
 Ready = Callable[[NodeState], None]
@@ -53,12 +68,55 @@ async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> Non
         sync = TableSync(
             host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
-        state = NodeState(
-            sync=sync,
-            online_window=settings.online_window,
-            admin_token=settings.admin_token,
-        )
-        await _serve(settings, host, sync, state, _bootstrapper(settings, host, token), on_ready)
+        async with open_http_client(host, PeerDirectory(sync)) as (http, directory):
+            state = build_state(settings, sync, http, directory)
+            peer_app: Any = create_peer_app(state)
+            host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app))
+            bootstrapper = _bootstrapper(settings, host, token)
+            await _serve(settings, host, sync, state, bootstrapper, on_ready)
+
+
+@asynccontextmanager
+async def open_http_client(
+    host: MeshHost, directory: PeerDirectory
+) -> AsyncIterator[tuple[httpx.AsyncClient, PeerDirectory]]:
+    """One client for every forward: plain HTTP to local upstreams, libp2p:// to peers."""
+    mesh = MeshTransport(ChannelPool(host, directory.addresses), directory.resolve)
+    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
+    # trust_env=False: forwarding must never go through a proxy named in the environment.
+    async with httpx.AsyncClient(
+        mounts={"libp2p://": mesh}, limits=limits, trust_env=False, follow_redirects=False
+    ) as http:
+        yield http, directory
+
+
+def build_state(
+    settings: NodeSettings, sync: TableSync, http: httpx.AsyncClient, directory: PeerDirectory
+) -> NodeState:
+    timeouts = Timeouts(
+        connect=settings.forward_connect_timeout,
+        first_byte=settings.forward_first_byte_timeout,
+        total=settings.forward_total_timeout,
+    )
+    dispatcher = Dispatcher(
+        http=http,
+        rows=lambda: view.rows(sync, time.time(), settings.online_window),
+        local_url=sync.own.service_url,
+        strategy=settings.routing_strategy,
+        timeouts=timeouts,
+        max_attempts=settings.forward_attempts,
+        stats=ProviderStats(),
+    )
+    return NodeState(
+        sync=sync,
+        online_window=settings.online_window,
+        admin_token=settings.admin_token,
+        http=http,
+        directory=directory,
+        dispatcher=dispatcher,
+        load=LoadMeter(),
+        timeouts=timeouts,
+    )
 
 
 def _bootstrapper(
@@ -90,6 +148,7 @@ async def _serve(
         await tasks.start(sync.run)
         tasks.start_soon(bootstrapper.run)
         tasks.start_soon(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
+        tasks.start_soon(report_load, state.load, sync.own, sync.publish_now)
         tasks.start_soon(_serve_http, settings, state, stopping)
         tasks.start_soon(_wait_for_signal, stopping)
         log.info("node %s listening on %s", host.peer_id, ", ".join(host.listen_addrs()))

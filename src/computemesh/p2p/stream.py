@@ -26,6 +26,14 @@ class MeshStream:
     def remote_peer(self) -> PeerId:
         return PeerId(self._stream.muxed_conn.peer_id.to_base58())
 
+    @property
+    def is_open(self) -> bool:
+        """False once the stream or its connection closed or reset (checked before reuse)."""
+        try:
+            return not (self._stream.is_closed or self._stream.muxed_conn.is_closed)
+        except Exception:  # a half-torn-down stream without its attributes
+            return False
+
     async def read(self, max_bytes: int = 65536) -> bytes:
         """Up to ``max_bytes``; ``b""`` once the remote has closed its side."""
         try:

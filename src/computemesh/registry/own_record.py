@@ -62,6 +62,11 @@ class OwnRecord:
             version=self.version,
         )
 
+    def service_url(self, name: str) -> str | None:
+        """Base URL of the local upstream behind service ``name``, or None."""
+        found = self.services.get(name)
+        return found.url if found else None
+
     def set_health(self, name: str, healthy: bool) -> bool:
         """Record a probe result; True if it changed what we claim."""
         service = self.services.get(name)

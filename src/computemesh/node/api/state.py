@@ -2,9 +2,14 @@
 
 from dataclasses import dataclass
 
+import httpx
 from pydantic import SecretStr
 
 from computemesh.registry.sync import TableSync
+from computemesh.routing.directory import PeerDirectory
+from computemesh.routing.dispatcher import Dispatcher
+from computemesh.routing.forwarder import Timeouts
+from computemesh.routing.load import LoadMeter
 
 
 @dataclass(frozen=True)
@@ -12,3 +17,8 @@ class NodeState:
     sync: TableSync
     online_window: float
     admin_token: SecretStr | None
+    http: httpx.AsyncClient
+    directory: PeerDirectory
+    dispatcher: Dispatcher
+    load: LoadMeter
+    timeouts: Timeouts

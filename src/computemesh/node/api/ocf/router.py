@@ -12,7 +12,9 @@ from computemesh.node.api.state import NodeState
 from computemesh.registry import view
 from computemesh.registry.node_entry import update_own, withdraw_own
 
+# Read-only routes are peer-safe (served over /libp2p-http too); operator ones are not.
 router = APIRouter(prefix="/v1")
+operator_router = APIRouter(prefix="/v1")
 
 
 async def _state(request: Request) -> NodeState:
@@ -82,14 +84,16 @@ async def stats(state: State) -> dict[str, int]:
     }
 
 
-@router.post("/dnt/_node", dependencies=[Depends(require_operator)], response_model=OcfPeer)
+@operator_router.post(
+    "/dnt/_node", dependencies=[Depends(require_operator)], response_model=OcfPeer
+)
 async def post_node(state: State, update: NodeUpdate) -> OcfPeer:
     """Add or replace services (by name), or set owner and role, of this node's own entry."""
     update_own(state.sync, update.model_dump(exclude_unset=True))
     return _own_row(state)
 
 
-@router.delete("/dnt/_node", dependencies=[Depends(require_operator)])
+@operator_router.delete("/dnt/_node", dependencies=[Depends(require_operator)])
 async def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dict[str, str]:
     """Remove this node's entry from the mesh (a signed tombstone); POST adds it back."""
     withdraw_own(state.sync)

@@ -1,0 +1,38 @@
+"""Forwarding errors in the OpenAI shape ``{"error": {"message", "type", "code"}}``.
+
+Never a 200 with an error body (OCF's bug): each failure has its honest status.
+"""
+
+from fastapi.responses import JSONResponse
+
+from computemesh.routing.errors import (
+    AllAttemptsFailed,
+    DeadlineExceeded,
+    ForwardError,
+    NoProvider,
+    UnknownPeer,
+    UnknownService,
+    Unreachable,
+)
+
+_STATUS: dict[type[ForwardError], int] = {
+    NoProvider: 503,
+    UnknownPeer: 502,
+    UnknownService: 404,
+    Unreachable: 502,
+    AllAttemptsFailed: 502,
+    DeadlineExceeded: 504,
+}
+
+
+def error_body(message: str, code: str, kind: str = "mesh_error") -> dict[str, dict[str, str]]:
+    return {"error": {"message": message, "type": kind, "code": code}}
+
+
+def error_response(status: int, message: str, code: str, kind: str = "mesh_error") -> JSONResponse:
+    return JSONResponse(error_body(message, code, kind), status_code=status)
+
+
+def forward_error_response(error: ForwardError) -> JSONResponse:
+    status = _STATUS.get(type(error), 502)
+    return error_response(status, str(error), error.code)

@@ -1,0 +1,108 @@
+"""``/v1/p2p/{peer}/{path}``, ``/v1/_service/{service}/{path}``, ``/v1/service/{service}/{path}``.
+
+``_service`` is peer-safe (the mesh reaches it over ``/libp2p-http``); the other two
+are entry points for clients of this node and are not offered to peers, so a
+request cannot bounce around the mesh.
+"""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from computemesh.ids import PeerId
+from computemesh.node.api.forward.disconnect import cancel_on_disconnect
+from computemesh.node.api.forward.responses import ForwardedResponse
+from computemesh.node.api.state import NodeState
+from computemesh.routing.candidates import request_fields
+from computemesh.routing.errors import UnknownPeer, UnknownService
+from computemesh.routing.forwarder import Outbound, forward
+from computemesh.routing.headers import end_to_end
+from computemesh.routing.paths import UnsafePath, safe_path
+
+METHODS = ["GET", "POST", "PATCH"]
+service_router = APIRouter(prefix="/v1", tags=["forwarding"])
+entry_router = APIRouter(prefix="/v1", tags=["forwarding"])
+
+
+async def _state(request: Request) -> NodeState:
+    state: NodeState = request.app.state.node
+    return state
+
+
+State = Annotated[NodeState, Depends(_state)]
+
+
+def _tail(request: Request) -> str:
+    """The raw path after ``/v1/<route>/<name>``, checked against path tricks."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.split(b"/", 4)  # "", "v1", route, name, rest
+    return safe_path(b"/" + parts[4] if len(parts) > 4 else b"/")
+
+
+def _outbound(request: Request, body: bytes | None = None) -> Outbound:
+    if body is None and not _has_body(request):
+        body = b""  # bytes can be sent again if a parked stream turns out dead
+    return Outbound(
+        method=request.method,
+        path=_tail(request),
+        query=request.scope.get("query_string", b""),
+        headers=end_to_end(request.headers.items()),
+        body=request.stream() if body is None else body,
+    )
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def _deadline(state: NodeState) -> float:
+    return time.monotonic() + state.timeouts.total
+
+
+@entry_router.api_route("/p2p/{peer_id}/{path:path}", methods=METHODS)
+async def to_peer(peer_id: str, request: Request, state: State) -> Response:
+    """Forward to that peer's peer-safe router over ``/libp2p-http``."""
+    peer = PeerId(peer_id)
+    if peer == state.sync.host.peer_id:
+        raise UnsafePath("that peer id is this node: call the path on it directly")
+    if not state.directory.knows(peer):
+        raise UnknownPeer(f"unknown peer {peer}: not in this node's table or peer store")
+    outbound, deadline = _outbound(request), _deadline(state)
+    url = f"libp2p://{peer}{outbound.target()}"
+    forwarded = await forward(state.http, url, outbound, state.timeouts, deadline)
+    return ForwardedResponse(forwarded, deadline)
+
+
+@service_router.api_route("/_service/{service}/{path:path}", methods=METHODS)
+async def to_local_service(service: str, request: Request, state: State) -> Response:
+    """Forward to a service this node registered (and nothing else)."""
+    base = state.sync.own.service_url(service)
+    if base is None:
+        raise UnknownService(f"this node has no service {service!r}")
+    outbound, deadline = _outbound(request), _deadline(state)
+    state.load.started()
+    try:
+        forwarded = await forward(
+            state.http, base + outbound.target(), outbound, state.timeouts, deadline
+        )
+    except BaseException:
+        state.load.finished()
+        raise
+    forwarded.on_close(state.load.finished)
+    return ForwardedResponse(forwarded, deadline)
+
+
+@entry_router.api_route("/service/{service}/{path:path}", methods=METHODS)
+async def to_any_provider(service: str, request: Request, state: State) -> Response:
+    """Forward to a good provider of ``service`` in the mesh, failing over before the first byte."""
+    body = await request.body()
+    outbound, deadline = _outbound(request, body), _deadline(state)
+    fields = request_fields(body, outbound.query)
+    dispatch = state.dispatcher.dispatch(service, outbound, fields, deadline)
+    forwarded = await cancel_on_disconnect(request, dispatch)
+    if forwarded is None:
+        return Response(status_code=499)  # the client left; nobody reads this
+    return ForwardedResponse(forwarded, deadline)

@@ -1,0 +1,101 @@
+"""The global dispatcher: pick a provider, forward, and fail over before the first byte.
+
+Attempts are bounded (``max_attempts``) and share one total deadline. A provider
+that cannot be reached, answers 5xx, or resets before its first byte is cooled
+down and another is tried; once bytes reach the client there is no going back.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from computemesh.ids import PeerId
+from computemesh.registry.view import PeerRow
+from computemesh.routing.candidates import Candidate, Fields, find_candidates
+from computemesh.routing.errors import AllAttemptsFailed, ForwardError, NoProvider, Unreachable
+from computemesh.routing.forwarder import Forwarded, Outbound, Timeouts, forward
+from computemesh.routing.stats import ProviderStats
+from computemesh.routing.strategy import Strategy, choose
+
+log = logging.getLogger(__name__)
+
+Rows = Callable[[], Sequence[PeerRow]]
+LocalUrl = Callable[[str], str | None]
+SERVED_BY = "x-computing-node"
+
+
+@dataclass
+class Dispatcher:
+    http: httpx.AsyncClient
+    rows: Rows
+    local_url: LocalUrl
+    strategy: Strategy = "p2c"
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    max_attempts: int = 3
+    stats: ProviderStats = field(default_factory=ProviderStats)
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def dispatch(
+        self, service: str, request: Outbound, fields: Fields, deadline: float
+    ) -> Forwarded:
+        """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
+        candidates = find_candidates(self.rows(), service, fields)
+        if not candidates:
+            raise NoProvider(_no_provider_message(service, fields))
+        failures: list[str] = []
+        tried: set[PeerId] = set()
+        while len(tried) < min(self.max_attempts, len(candidates)):
+            choice = self._pick([c for c in candidates if c.peer not in tried])
+            tried.add(choice.peer)
+            try:
+                return await self._attempt(choice, service, request, deadline)
+            except Unreachable as error:
+                log.info("provider %s failed, trying another: %s", choice.peer, error)
+                failures.append(f"{choice.peer}: {error}")
+        raise AllAttemptsFailed(
+            f"all {len(failures)} providers tried for {service!r} failed: " + "; ".join(failures)
+        )
+
+    def _pick(self, remaining: list[Candidate]) -> Candidate:
+        now = time.monotonic()
+        warm = [c for c in remaining if not self.stats.cooling(c.peer, now)]
+        return choose(self.strategy, warm or remaining, self.stats, self.rng)
+
+    async def _attempt(
+        self, choice: Candidate, service: str, request: Outbound, deadline: float
+    ) -> Forwarded:
+        url = self._url(choice, service, request)
+        self.stats.begin(choice.peer)
+        try:
+            response = await forward(self.http, url, request, self.timeouts, deadline)
+        except BaseException as error:  # cancellation too: in flight must come back down
+            self.stats.end(choice.peer)
+            if isinstance(error, ForwardError):
+                self.stats.failed(choice.peer, time.monotonic())
+            raise
+        if response.status >= 500:
+            self.stats.end(choice.peer)
+            self.stats.failed(choice.peer, time.monotonic())
+            await response.aclose()
+            raise Unreachable(f"answered HTTP {response.status}")
+        self.stats.answered(choice.peer, response.elapsed_s)
+        response.on_close(lambda: self.stats.end(choice.peer))
+        response.headers.append((SERVED_BY, choice.peer))
+        return response
+
+    def _url(self, choice: Candidate, service: str, request: Outbound) -> str:
+        if choice.is_local:
+            base = self.local_url(service)
+            if base is not None:
+                return base + request.target()
+        return f"libp2p://{choice.peer}/v1/_service/{service}{request.target()}"
+
+
+def _no_provider_message(service: str, fields: Fields) -> str:
+    model = fields.get("model")
+    suffix = f" for model {model!r}" if model else ""
+    return f"no online provider offers service {service!r}{suffix}"

@@ -1,0 +1,128 @@
+"""One forwarded HTTP exchange: send the request, wait for the head and the first bytes.
+
+The response is handed back only once its first body bytes (or its end) arrived,
+so a provider that resets before sending anything is still a clean, retryable
+failure: nothing has reached the client yet.
+"""
+
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+
+from computemesh.routing.errors import DeadlineExceeded, Unreachable
+from computemesh.routing.headers import Headers, end_to_end
+
+OnClose = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    first_byte: float = 300.0
+    total: float = 900.0
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A request to forward; ``path`` is raw (percent-encoded) and starts with ``/``."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: Headers
+    body: bytes | AsyncIterable[bytes] = b""
+
+    def target(self) -> str:
+        return self.path + ("?" + self.query.decode("latin-1") if self.query else "")
+
+
+@dataclass
+class Forwarded:
+    """A response whose head and first bytes arrived; iterate ``chunks`` then ``aclose``."""
+
+    status: int
+    headers: Headers
+    first: bytes
+    elapsed_s: float
+    _rest: AsyncIterator[bytes]
+    _response: httpx.Response
+    _on_close: list[OnClose] = field(default_factory=list)
+
+    @property
+    def content_type(self) -> str:
+        return dict(self.headers).get("content-type", "")
+
+    def on_close(self, callback: OnClose) -> None:
+        self._on_close.append(callback)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self.first:
+            yield self.first
+        async for chunk in self._rest:
+            yield chunk
+
+    async def read_all(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    async def aclose(self) -> None:
+        callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            callback()
+        await self._response.aclose()
+
+
+async def forward(
+    http: httpx.AsyncClient, url: str, request: Outbound, timeouts: Timeouts, deadline: float
+) -> Forwarded:
+    """Send ``request`` to ``url``; raise ``Unreachable`` or ``DeadlineExceeded`` on failure."""
+    started = time.monotonic()
+    remaining = deadline - started
+    if remaining <= 0:
+        raise DeadlineExceeded("the request deadline passed")
+    timeout = httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.first_byte, write=timeouts.connect, pool=remaining
+    )
+    outbound = http.build_request(
+        request.method, url, headers=request.headers, content=request.body, timeout=timeout
+    )
+    limit = min(remaining, timeouts.first_byte + timeouts.connect)
+    try:
+        with anyio.fail_after(limit):
+            return await _send(http, outbound, started)
+    except TimeoutError as error:
+        if limit >= remaining:
+            raise DeadlineExceeded(f"no answer from {url} before the deadline") from error
+        raise Unreachable(f"no answer from {url} within {limit:.0f} s") from error
+
+
+async def _send(http: httpx.AsyncClient, outbound: httpx.Request, started: float) -> Forwarded:
+    try:
+        response = await http.send(outbound, stream=True)
+    except httpx.HTTPError as error:
+        raise Unreachable(f"{outbound.url}: {error or type(error).__name__}") from error
+    try:
+        rest = response.aiter_raw()
+        first = await _first_bytes(rest)
+    except BaseException as error:
+        await response.aclose()
+        if isinstance(error, httpx.HTTPError):
+            raise Unreachable(f"{outbound.url}: broke before the first byte: {error}") from error
+        raise
+    return Forwarded(
+        status=response.status_code,
+        headers=end_to_end(response.headers.multi_items()),
+        first=first,
+        elapsed_s=time.monotonic() - started,
+        _rest=rest,
+        _response=response,
+    )
+
+
+async def _first_bytes(chunks: AsyncIterator[bytes]) -> bytes:
+    async for chunk in chunks:
+        if chunk:
+            return chunk
+    return b""

@@ -1,0 +1,34 @@
+"""Which headers cross a proxy hop (RFC 9110 §7.6.1: hop-by-hop ones never do)."""
+
+from collections.abc import Iterable
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        # Recomputed for the next hop by the HTTP client or server.
+        "host",
+        "content-length",
+    }
+)
+
+Headers = list[tuple[str, str]]
+
+
+def end_to_end(headers: Iterable[tuple[str, str]]) -> Headers:
+    """Drop hop-by-hop headers, including any the ``Connection`` header names."""
+    pairs = [(name.lower(), value) for name, value in headers]
+    named = {
+        token.strip().lower()
+        for name, value in pairs
+        if name == "connection"
+        for token in value.split(",")
+    }
+    return [(name, value) for name, value in pairs if name not in HOP_BY_HOP | named]

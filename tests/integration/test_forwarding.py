@@ -1,0 +1,177 @@
+"""Forwarding across real node processes to real upstream HTTP servers on 127.0.0.1."""
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from computemesh.cli.localmesh import LocalNode, wait_until
+from tests.integration.conftest import StartNode
+from tests.support.processes import UpstreamProcess, start_upstream
+
+CONVERGE_S = 30.0
+
+
+@pytest.fixture
+def upstreams() -> Iterator[list[UpstreamProcess]]:
+    started: list[UpstreamProcess] = []
+    yield started
+    for upstream in started:
+        upstream.kill()
+
+
+def upstream(started: list[UpstreamProcess], *args: str) -> UpstreamProcess:
+    process = start_upstream(*args)
+    started.append(process)
+    return process
+
+
+def provider(start_node: StartNode, entry: LocalNode, url: str, model: str) -> LocalNode:
+    return start_node(
+        "--bootstrap", entry.bootstrap_addr(),
+        "--service", f"llm={url}", "--identity-group", f"llm:model={model}",
+    )  # fmt: skip
+
+
+def sees_services(node: LocalNode, count: int) -> bool:
+    return sum(len(entry["service"]) for entry in node.table().values()) == count
+
+
+def raw_get(node: LocalNode, path: str) -> tuple[int, dict[str, object]]:
+    """A request whose path reaches the node byte for byte (httpx would normalize it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", node.http_port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def test_forward_by_peer_id_reaches_only_the_peer_safe_router(start_node: StartNode) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    peer = start_node("--bootstrap", entry.bootstrap_addr())
+    assert wait_until(lambda: len(entry.table()) == 2, CONVERGE_S)
+    base = f"{entry.url}/v1/p2p/{peer.peer_id}"
+
+    assert httpx.get(f"{base}/v1/health").json() == {"status": "ok"}
+    assert f"/{peer.peer_id}" in httpx.get(f"{base}/v1/dnt/table").json()
+    for method in ("POST", "DELETE", "PATCH"):
+        refused = httpx.request(method, f"{base}/v1/dnt/_node", json={"owner": "0xevil"})
+        assert refused.status_code in (404, 405), refused.text
+    assert peer.table()[f"/{peer.peer_id}"]["owner"] == ""
+    # A peer cannot use this node as a relay into the rest of the mesh either.
+    bounced = httpx.get(f"{base}/v1/p2p/{entry.peer_id}/v1/health")
+    assert bounced.status_code == 404
+
+    stranger = "12D3KooWJ5EYrFNLAeUKs1vu2AmaU9X5XRGK9tC5uYcmAiU4UnbA"
+    unknown = httpx.get(f"{entry.url}/v1/p2p/{stranger}/x")
+    assert unknown.status_code == 502
+    assert unknown.json()["error"]["code"] == "unknown_peer"
+
+
+def test_local_service_forward_and_path_tricks(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    echo = upstream(upstreams, "--name", "echo")
+    node = start_node("--service", f"echo={echo.url}", "--standalone")
+
+    answer = httpx.post(
+        f"{node.url}/v1/_service/echo/echo/a%20b/c?x=1&y=2",
+        content=b"x" * 100_000,
+        headers={"connection": "keep-alive, x-hop", "x-hop": "secret", "x-end": "kept"},
+    ).json()
+    assert answer["raw_path"] == "/echo/a%20b/c"
+    assert answer["query"] == "x=1&y=2"
+    assert answer["body_bytes"] == 100_000
+    assert answer["headers"]["x-end"] == "kept"
+    assert "x-hop" not in answer["headers"]  # named by Connection: hop-by-hop
+
+    missing = httpx.get(f"{node.url}/v1/_service/nope/v1/models")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "unknown_service"
+
+    for trick in (
+        "/v1/_service/echo/../../v1/dnt/table",
+        "/v1/_service/echo/echo/%2e%2e/%2e%2e/health",
+        "/v1/_service/echo/echo%2F..%2F..%2Fhealth",
+        "/v1/_service/echo//evil.example/x",
+        "/v1/_service/echo/http:%2F%2Fevil.example/x",
+        "/v1/_service/echo/echo/%5C..%5Chealth",
+        "/v1/_service/echo/echo/a%00b",
+    ):
+        status, body = raw_get(node, trick)
+        assert status == 400, (trick, status, body)
+        assert body["error"]["code"] == "invalid_path"  # type: ignore[index]
+
+
+def test_global_service_routes_by_model_and_says_who_served(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    b = provider(start_node, entry, upstream(upstreams, "--name", "B").url, "model-b")
+    c = provider(start_node, entry, upstream(upstreams, "--name", "C").url, "model-c")
+    assert wait_until(lambda: sees_services(entry, 2), CONVERGE_S)
+
+    client = openai.OpenAI(base_url=f"{entry.url}/v1/service/llm/v1", api_key="unused")
+    for model, node, name in (("model-b", b, "B"), ("model-c", c, "C")):
+        raw = client.chat.completions.with_raw_response.create(
+            model=model, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert raw.headers["x-computing-node"] == node.peer_id
+        assert raw.parse().choices[0].message.content == f"hello from {name}"
+
+    with pytest.raises(openai.APIStatusError) as missing:
+        client.chat.completions.create(model="nobody", messages=[{"role": "user", "content": "x"}])
+    assert missing.value.status_code == 503
+    assert missing.value.body["code"] == "no_provider"  # type: ignore[index]
+
+
+def test_server_sent_events_arrive_chunk_by_chunk(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    slow = upstream(upstreams, "--name", "S", "--chunk-delay", "0.3")
+    provider(start_node, entry, slow.url, "stream-model")
+    assert wait_until(lambda: sees_services(entry, 1), CONVERGE_S)
+
+    request = {"model": "stream-model", "stream": True, "max_tokens": 6, "messages": []}
+    arrivals: list[float] = []
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+    with httpx.stream("POST", url, json=request, timeout=30) as response:
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["x-accel-buffering"] == "no"
+        lines = []
+        for line in response.iter_lines():
+            if line:
+                arrivals.append(time.monotonic())
+                lines.append(line)
+    assert lines[-1] == "data: [DONE]"
+    assert len(lines) == 7
+    # The upstream spaces chunks 0.3 s apart; buffering anywhere would bunch them up.
+    assert arrivals[-1] - arrivals[0] >= 1.2
+
+
+def test_failing_providers_are_retried_and_honest_errors_when_all_fail(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    broken = provider(start_node, entry, upstream(upstreams, "--fail").url, "shared")
+    healthy = provider(start_node, entry, upstream(upstreams, "--name", "OK").url, "shared")
+    only_broken = provider(start_node, entry, upstream(upstreams, "--fail").url, "doomed")
+    assert wait_until(lambda: sees_services(entry, 3), CONVERGE_S)
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+
+    for _ in range(10):
+        answer = httpx.post(url, json={"model": "shared", "messages": []}, timeout=30)
+        assert answer.status_code == 200
+        assert answer.headers["x-computing-node"] == healthy.peer_id
+    failed = httpx.post(url, json={"model": "doomed", "messages": []}, timeout=30)
+    assert failed.status_code == 502
+    assert failed.json()["error"]["code"] == "all_providers_failed"
+    assert only_broken.peer_id in failed.json()["error"]["message"]
+    assert broken.peer_id != healthy.peer_id

@@ -1,0 +1,132 @@
+"""A small OpenAI-shaped upstream for tests and benches, run as its own process.
+
+``python -m tests.support.openai_upstream --port P --name A --latency 0.02``
+
+- ``POST /v1/chat/completions`` answers after ``latency`` s; with ``"stream": true``
+  it sends ``max_tokens`` SSE chunks ``chunk_delay`` s apart, then ``data: [DONE]``.
+- ``GET /v1/models`` lists ``--model`` ids; ``GET /health`` is healthy.
+- ``/echo/...`` returns what arrived (method, path, query, headers, body size).
+- ``--fail`` makes every request under ``/v1`` answer 500.
+- ``--capacity N`` serves at most N requests at once (others queue), so a provider
+  has a real throughput limit for routing benches.
+"""
+
+import argparse
+import json
+import time
+from collections.abc import AsyncIterator
+
+import anyio
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+class Upstream:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.slots = anyio.Semaphore(args.capacity) if args.capacity else None
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/health", self.health),
+                Route("/v1/models", self.models),
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/echo/{rest:path}", self.echo, methods=["GET", "POST", "PATCH"]),
+            ]
+        )
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "name": self.args.name})
+
+    async def models(self, request: Request) -> Response:
+        data = [{"id": m, "object": "model", "owned_by": self.args.name} for m in self.args.model]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def echo(self, request: Request) -> Response:
+        body = await request.body()
+        return JSONResponse(
+            {
+                "name": self.args.name,
+                "method": request.method,
+                "raw_path": request.scope["raw_path"].decode("latin-1"),
+                "query": request.url.query,
+                "headers": dict(request.headers),
+                "body_bytes": len(body),
+            }
+        )
+
+    async def chat(self, request: Request) -> Response:
+        if self.args.fail:
+            return JSONResponse({"error": {"message": "broken on purpose"}}, status_code=500)
+        body = json.loads(await request.body())
+        if body.get("stream"):
+            return StreamingResponse(self._chunks(body), media_type="text/event-stream")
+        if self.slots is None:
+            await anyio.sleep(self.args.latency)
+        else:
+            async with self.slots:
+                await anyio.sleep(self.args.latency)
+        return JSONResponse(self._completion(body))
+
+    def _completion(self, body: dict[str, object]) -> dict[str, object]:
+        text = f"hello from {self.args.name}"
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", ""),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+        }
+
+    async def _chunks(self, body: dict[str, object]) -> AsyncIterator[bytes]:
+        count = int(str(body.get("max_tokens") or 8))
+        for index in range(count):
+            chunk = {
+                "id": "chatcmpl-test",
+                "object": "chat.completion.chunk",
+                "model": body.get("model", ""),
+                "choices": [{"index": 0, "delta": {"content": f"t{index} "}}],
+            }
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+            await anyio.sleep(self.args.chunk_delay)
+        yield b"data: [DONE]\n\n"
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="upstream")
+    parser.add_argument("--model", action="append", default=[])
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--chunk-delay", type=float, default=0.01)
+    parser.add_argument("--capacity", type=int, default=0)
+    parser.add_argument("--fail", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse()
+    config = Config()
+    config.bind = [f"127.0.0.1:{args.port}"]
+    config.accesslog = None
+    config.errorlog = None
+    app = Upstream(args).app()
+    import asyncio
+
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

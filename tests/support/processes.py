@@ -1,0 +1,40 @@
+"""Upstream processes on 127.0.0.1 for tests and benches, always stopped afterwards."""
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from computemesh.cli.localmesh import free_port
+
+
+@dataclass
+class UpstreamProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def start_upstream(*args: str, timeout: float = 20.0) -> UpstreamProcess:
+    port = free_port()
+    command = [sys.executable, "-m", "tests.support.openai_upstream", "--port", str(port), *args]
+    upstream = UpstreamProcess(port, subprocess.Popen(command))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{upstream.url}/health", timeout=1).status_code == 200:
+                return upstream
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    upstream.kill()
+    raise RuntimeError(f"upstream on port {port} did not start")
