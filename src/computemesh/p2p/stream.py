@@ -30,7 +30,8 @@ class MeshStream:
     def is_open(self) -> bool:
         """False once the stream or its connection closed or reset (checked before reuse)."""
         try:
-            return not (self._stream.is_closed or self._stream.muxed_conn.is_closed)
+            closed = getattr(self._stream, "is_closed", False)  # NetStream has it; the ABC not
+            return not (closed or self._stream.muxed_conn.is_closed)
         except Exception:  # a half-torn-down stream without its attributes
             return False
 
