@@ -2,10 +2,11 @@
 
 import typer
 
-from computemesh.cli import demo, identity, node, token
+from computemesh.cli import demo, gateway, identity, node, token
 
 app = typer.Typer(help="computemesh: a decentralized AI compute network.", no_args_is_help=True)
 app.add_typer(node.app, name="node")
+app.add_typer(gateway.app, name="gateway")
 app.add_typer(identity.app, name="identity")
 app.add_typer(token.app, name="token")
 app.command("demo")(demo.demo)

@@ -1,0 +1,109 @@
+"""Gateway settings: the seed's names for the three it documents, ``COMPUTEMESH_GATEWAY_*`` else.
+
+``OCF_HEAD_URL``, ``SECRET_KEY`` and ``ACCESS_TOKEN_EXPIRE_MINUTES`` are read without
+a prefix so an OCF proxy deployment's environment works unchanged. ``OCF_HEAD_URL``
+may list several node URLs (comma separated or a JSON list); they are tried in turn.
+"""
+
+import json
+import secrets
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from computemesh.config.layered import LayeredSettings, is_placeholder
+
+MIN_SECRET_LENGTH = 32
+# The OCF proxy's published default; refusing it is the point of this check.
+SEED_DEFAULT_SECRET = "your-secret-key-here-change-in-production"
+
+
+def _env(name: str) -> Any:
+    """Accept the field name (flags, TOML) and the seed's unprefixed env name."""
+    return AliasChoices(name.lower(), name)
+
+
+class GatewaySettings(LayeredSettings):
+    """Everything a gateway needs; built once by the CLI and passed down explicitly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMPUTEMESH_GATEWAY_", extra="forbid", populate_by_name=True
+    )
+
+    ocf_head_url: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8092"],
+        validation_alias=_env("OCF_HEAD_URL"),
+        description="node URLs, tried in turn",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("SECRET_KEY"), description="JWT signing secret"
+    )
+    access_token_expire_minutes: int = Field(
+        default=1440, gt=0, validation_alias=_env("ACCESS_TOKEN_EXPIRE_MINUTES")
+    )
+    dev: bool = Field(default=False, description="allow a missing secret (a random one is made)")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///computemesh-gateway.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    redis_url: str | None = Field(default=None, description="shared rate limits across replicas")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    legacy_requires_key: bool = Field(
+        default=False, description="require an API key on the legacy /v1/* routes too"
+    )
+    key_rpm: int = Field(default=600, ge=0, description="requests per minute per API key; 0 = off")
+    key_tpm: int = Field(default=200_000, ge=0, description="tokens per minute per API key")
+    ip_rpm: int = Field(default=1200, ge=0, description="requests per minute per client IP")
+    ip_tpm: int = Field(default=0, ge=0, description="tokens per minute per client IP")
+    usage_flush_interval: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between usage writes (bounds the loss)"
+    )
+    nonce_ttl: float = Field(default=300.0, gt=0, description="seconds a login message is valid")
+    upstream_timeout: float = Field(default=600.0, gt=0, description="seconds to wait for a node")
+    upstream_cooldown: float = Field(
+        default=5.0, ge=0, description="seconds a node URL that refused a connection is skipped"
+    )
+    chain_name: str = Field(default="ethereum", description="the models' `blockchain` field")
+    log_level: str = "INFO"
+
+    @field_validator("ocf_head_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("ocf_head_url")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        if not urls:
+            raise ValueError("OCF_HEAD_URL needs at least one node URL")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"OCF_HEAD_URL entries are http(s) URLs, got {url!r}")
+        return [url.rstrip("/") for url in urls]
+
+    @model_validator(mode="after")
+    def _real_secret(self) -> "GatewaySettings":
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        weak = (
+            is_placeholder(secret)
+            or secret == SEED_DEFAULT_SECRET
+            or len(secret) < MIN_SECRET_LENGTH
+        )
+        if weak and not self.dev:
+            raise ValueError(
+                f"SECRET_KEY is missing, a placeholder or shorter than {MIN_SECRET_LENGTH} "
+                "characters; set a random one (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))') or start with --dev"
+            )
+        if weak:
+            # Tokens then last only as long as this process: fine for development.
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+        return self

@@ -1,0 +1,101 @@
+"""FastAPI dependencies: the gateway state, the caller (JWT or API key) and rate limits."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from computemesh.gateway.api.state import GatewayState
+from computemesh.gateway.auth import api_keys
+from computemesh.gateway.auth.principal import Principal
+from computemesh.gateway.errors import RateLimited, Unauthorized
+from computemesh.gateway.ratelimit.limits import Limit
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+StateDep = Annotated[GatewayState, Depends(get_state)]
+
+
+def bearer(request: Request) -> str:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise Unauthorized("missing bearer credentials")
+    return credentials.strip()
+
+
+async def jwt_user(request: Request, state: StateDep) -> str:
+    """The user id of a login token (API keys are refused here: they are for inference)."""
+    token = bearer(request)
+    if api_keys.looks_like_key(token):
+        raise Unauthorized("this endpoint needs a login token, not an API key")
+    return state.tokens.verify(token)
+
+
+async def key_principal(request: Request, state: StateDep) -> Principal:
+    return await state.keys.resolve(bearer(request))
+
+
+async def legacy_principal(request: Request, state: StateDep) -> Principal | None:
+    """The legacy /v1 routes are open as in the seed, unless configured to need a key."""
+    if not state.settings.legacy_requires_key and "authorization" not in request.headers:
+        return None
+    return await state.keys.resolve(bearer(request))
+
+
+UserIdDep = Annotated[str, Depends(jwt_user)]
+KeyPrincipalDep = Annotated[Principal, Depends(key_principal)]
+LegacyPrincipalDep = Annotated[Principal | None, Depends(legacy_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A request let through the limiter: its id, what it counts against, the headers to send."""
+
+    request_id: str
+    limits: list[Limit]
+    headers: dict[str, str]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def admit(state: GatewayState, request: Request, principal: Principal | None) -> Admission:
+    settings = state.settings
+    limits = [Limit(f"ip:{client_ip(request)}", settings.ip_rpm, settings.ip_tpm)]
+    if principal is not None and principal.api_key_id is not None:
+        limits.append(Limit(f"key:{principal.api_key_id}", settings.key_rpm, settings.key_tpm))
+    limits = [limit for limit in limits if limit.active]
+    request_id = str(uuid.uuid4())
+    if not limits:
+        return Admission(request_id, [], {})
+    decision = await state.limiter.acquire(limits, request_id)
+    if not decision.allowed:
+        raise RateLimited("rate limit exceeded", decision.retry_after, decision.headers())
+    return Admission(request_id, limits, decision.headers())
+
+
+async def ip_limited(request: Request, state: StateDep) -> Admission:
+    return await admit(state, request, None)
+
+
+async def key_limited(
+    request: Request, state: StateDep, principal: KeyPrincipalDep
+) -> tuple[Principal, Admission]:
+    return principal, await admit(state, request, principal)
+
+
+async def legacy_limited(
+    request: Request, state: StateDep, principal: LegacyPrincipalDep
+) -> tuple[Principal | None, Admission]:
+    return principal, await admit(state, request, principal)
+
+
+IpLimited = Annotated[Admission, Depends(ip_limited)]
+KeyLimited = Annotated[tuple[Principal, Admission], Depends(key_limited)]
+LegacyLimited = Annotated[tuple[Principal | None, Admission], Depends(legacy_limited)]

@@ -1,0 +1,107 @@
+"""Request and response bodies of the gateway surface, in the seed's field names."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class ConnectRequest(BaseModel):
+    address: str = Field(pattern=ADDRESS)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte personal_sign")
+    chain_id: int = Field(default=1, ge=1)
+
+
+class NonceOut(BaseModel):
+    address: str
+    chain_id: int
+    nonce: str
+    message: str = Field(description="the EIP-4361 text to sign with personal_sign")
+    expires_at: datetime
+
+
+class UserOut(BaseModel):
+    id: str
+    address: str
+    created_at: datetime
+
+
+class ConnectOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class CreateKeyRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used: datetime | None
+    is_active: bool
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="shown once; only its hash is stored")
+
+
+class ApiKeyList(BaseModel):
+    apiKeys: list[ApiKeyOut]
+
+
+class Success(BaseModel):
+    success: bool
+
+
+class ModelOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    author: str
+    blockchain: str
+    price: str
+    tags: list[str]
+    huggingFaceId: str | None
+
+
+class UsageRow(BaseModel):
+    day: str
+    api_key_id: str | None
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class UsageOut(BaseModel):
+    usage: list[UsageRow]
+    total_requests: int
+    total_tokens: int
+
+
+class OpenAIRequest(BaseModel):
+    """The fields the gateway reads; everything else passes to the node untouched."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+
+class ChatRequest(OpenAIRequest):
+    messages: list[dict[str, Any]] = Field(min_length=1)
+
+
+class CompletionRequest(OpenAIRequest):
+    prompt: str | list[Any]
+
+
+class EmbeddingRequest(OpenAIRequest):
+    input: str | list[Any]

@@ -1,0 +1,120 @@
+"""The gateway's composition root: build every service from settings, own their lifecycles."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from computemesh import __version__
+from computemesh.config import GatewaySettings
+from computemesh.gateway.accounts.login import LoginService
+from computemesh.gateway.api import errors
+from computemesh.gateway.api.routes import auth, inference, keys, meta, models, usage
+from computemesh.gateway.api.state import GatewayState
+from computemesh.gateway.auth.keys import KeyService
+from computemesh.gateway.auth.tokens import TokenIssuer
+from computemesh.gateway.db import Database
+from computemesh.gateway.metering.recorder import UsageRecorder
+from computemesh.gateway.ratelimit.limits import RateLimiter
+from computemesh.gateway.ratelimit.memory import MemoryRateLimiter
+from computemesh.gateway.ratelimit.redis import RedisRateLimiter
+from computemesh.gateway.upstream.client import NodeClient
+from computemesh.gateway.upstream.models import ModelCatalog
+
+log = logging.getLogger(__name__)
+DEFAULT_PRICE = "0.1"  # the seed's example; nodes may claim their own with ``price=``
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    app = FastAPI(
+        title="computemesh gateway",
+        version=__version__,
+        description="Wallet login, API keys, usage and rate limits in front of computemesh nodes.",
+        lifespan=lambda app: _lifespan(app, settings),
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["x-computing-node", "x-request-id", "retry-after", "x-ratelimit-*"],
+    )
+    for module in (meta, auth, keys, models, usage, inference):
+        app.include_router(module.router)
+    app.include_router(inference.legacy)
+    errors.install(app)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[None]:
+    state = await build_state(settings)
+    app.state.gateway = state
+    writer = asyncio.create_task(_write_behind(state))
+    try:
+        yield
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await _close(state)
+
+
+async def build_state(settings: GatewaySettings) -> GatewayState:
+    db = Database(settings.database_url)
+    await db.prepare()
+    assert settings.secret_key is not None  # the settings validator guarantees one
+    tokens = TokenIssuer(
+        settings.secret_key.get_secret_value(),
+        timedelta(minutes=settings.access_token_expire_minutes),
+    )
+    nodes = NodeClient(settings.ocf_head_url, settings.upstream_timeout, settings.upstream_cooldown)
+    return GatewayState(
+        settings=settings,
+        db=db,
+        tokens=tokens,
+        login=LoginService(db, tokens, timedelta(seconds=settings.nonce_ttl)),
+        keys=KeyService(db),
+        nodes=nodes,
+        catalog=ModelCatalog(nodes, settings.chain_name, DEFAULT_PRICE),
+        limiter=await _limiter(settings),
+        recorder=UsageRecorder(db),
+    )
+
+
+async def _limiter(settings: GatewaySettings) -> RateLimiter:
+    if settings.redis_url is None:
+        return MemoryRateLimiter()
+    limiter = RedisRateLimiter(settings.redis_url)
+    await limiter.ping()  # fail at start, not on the first request
+    return limiter
+
+
+async def _write_behind(state: GatewayState) -> None:
+    """Every flush interval: usage records and ``last_used`` stamps, in batches."""
+    while True:
+        await asyncio.sleep(state.settings.usage_flush_interval)
+        await _flush(state)
+
+
+async def _flush(state: GatewayState) -> None:
+    await state.recorder.flush()
+    try:
+        await state.keys.flush_last_used()
+    except Exception:
+        log.exception("last_used write failed; kept for the next try")
+
+
+async def _close(state: GatewayState) -> None:
+    """Finish what requests left behind, write it all, then close connections."""
+    await state.drain()
+    await _flush(state)
+    if state.recorder.pending:
+        log.error("%d usage records could not be written at shutdown", state.recorder.pending)
+    await state.limiter.aclose()
+    await state.nodes.aclose()
+    await state.db.close()

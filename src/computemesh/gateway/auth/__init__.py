@@ -1,0 +1,1 @@
+"""Credentials: JWTs for people, API keys for programs, and the principal both resolve to."""

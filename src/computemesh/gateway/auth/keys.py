@@ -1,0 +1,65 @@
+"""Create, list, deactivate and resolve API keys; ``last_used`` is kept behind the request."""
+
+from datetime import UTC, datetime
+
+from computemesh.gateway.auth import api_keys
+from computemesh.gateway.auth.principal import Principal
+from computemesh.gateway.db import ApiKeyRecord, Database
+from computemesh.gateway.errors import NotFound, Unauthorized
+
+
+class KeyService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Written with the next usage batch: a request never waits on this update.
+        self._last_used: dict[str, datetime] = {}
+
+    async def create(self, user_id: str, name: str) -> tuple[ApiKeyRecord, str]:
+        """The stored record and the key itself, which is never stored or shown again."""
+        key = api_keys.new_key()
+        record = await self._db.keys.create(user_id, name, api_keys.key_hash(key))
+        return record, key
+
+    async def list(self, user_id: str) -> list[ApiKeyRecord]:
+        keys = await self._db.keys.for_user(user_id)
+        return [self._with_pending_last_used(key) for key in keys]
+
+    async def deactivate(self, user_id: str, key_id: str) -> None:
+        if not await self._db.keys.deactivate(user_id, key_id):
+            raise NotFound("API key not found")
+
+    async def resolve(self, key: str) -> Principal:
+        """The principal for an active key; Unauthorized for anything else."""
+        if not api_keys.looks_like_key(key):
+            raise Unauthorized("invalid API key")
+        record = await self._db.keys.by_hash(api_keys.key_hash(key))
+        if record is None or not api_keys.matches(key, record.key_hash):
+            raise Unauthorized("invalid API key")
+        if not record.is_active:
+            raise Unauthorized("API key is deactivated")
+        self._last_used[record.id] = datetime.now(UTC)
+        return Principal(user_id=record.user_id, api_key_id=record.id)
+
+    async def flush_last_used(self) -> None:
+        """Write the pending ``last_used`` stamps; on failure keep them for the next try."""
+        pending, self._last_used = self._last_used, {}
+        try:
+            await self._db.keys.touch(pending)
+        except Exception:
+            for key_id, when in pending.items():
+                self._last_used[key_id] = max(when, self._last_used.get(key_id, when))
+            raise
+
+    def _with_pending_last_used(self, key: ApiKeyRecord) -> ApiKeyRecord:
+        pending = self._last_used.get(key.id)
+        if pending is None or (key.last_used is not None and key.last_used >= pending):
+            return key
+        return ApiKeyRecord(
+            id=key.id,
+            user_id=key.user_id,
+            name=key.name,
+            key_hash=key.key_hash,
+            created_at=key.created_at,
+            last_used=pending,
+            is_active=key.is_active,
+        )

@@ -1,0 +1,36 @@
+"""One object that owns the engine and hands out the stores."""
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from computemesh.gateway.db.engine import build_engine, is_sqlite
+from computemesh.gateway.db.keys import KeyStore
+from computemesh.gateway.db.migrate import current_revision, head_revision, upgrade
+from computemesh.gateway.db.nonces import NonceStore
+from computemesh.gateway.db.usage import UsageStore
+from computemesh.gateway.db.users import UserStore
+from computemesh.gateway.errors import StorageError
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: AsyncEngine = build_engine(url)
+        self.users = UserStore(self.engine)
+        self.keys = KeyStore(self.engine)
+        self.nonces = NonceStore(self.engine)
+        self.usage = UsageStore(self.engine)
+
+    async def prepare(self) -> None:
+        """SQLite is migrated on start; a server database must already be at the head."""
+        if is_sqlite(self.url):
+            await upgrade(self.engine)
+            return
+        current, head = await current_revision(self.engine), head_revision()
+        if current != head:
+            raise StorageError(
+                f"database schema is at {current or 'nothing'}, this gateway needs {head}: "
+                "run `computemesh gateway migrate` first"
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Nodes, reached over HTTP only: forward OpenAI requests, read the node table."""
