@@ -4,10 +4,12 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
 import pytest
+import trio
 
 from computemesh.cli.localmesh import LocalNode, wait_until
 from tests.integration.conftest import StartNode
@@ -175,3 +177,75 @@ def test_failing_providers_are_retried_and_honest_errors_when_all_fail(
     assert failed.json()["error"]["code"] == "all_providers_failed"
     assert only_broken.peer_id in failed.json()["error"]["message"]
     assert broken.peer_id != healthy.peer_id
+
+
+async def test_sigkill_of_a_provider_under_load_fails_no_request(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    survivor = provider(start_node, entry, upstream(upstreams, "--latency", "0.02").url, "m")
+    victim = provider(start_node, entry, upstream(upstreams, "--latency", "0.02").url, "m")
+    assert wait_until(lambda: sees_services(entry, 2), CONVERGE_S)
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+    statuses: list[int] = []
+    served_by: set[str] = set()
+    total, concurrency = 200, 16
+
+    async def worker(client: httpx.AsyncClient, jobs: trio.MemoryReceiveChannel[int]) -> None:
+        async for _ in jobs:
+            response = await client.post(url, json={"model": "m", "messages": []})
+            statuses.append(response.status_code)
+            served_by.add(response.headers.get("x-computing-node", ""))
+            if len(statuses) == total // 4:
+                victim.kill()  # SIGKILL while about 16 requests are in flight
+
+    send, receive = trio.open_memory_channel[int](total)
+    for job in range(total):
+        send.send_nowait(job)
+    send.close()
+    async with httpx.AsyncClient(timeout=60) as client, trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker, client, receive.clone())
+    assert len(statuses) == total
+    assert [s for s in statuses if s != 200] == []
+    assert served_by == {survivor.peer_id, victim.peer_id}
+
+
+def test_a_stream_cut_midway_ends_with_an_error_event(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    slow = upstream(upstreams, "--chunk-delay", "0.1")
+    doomed = provider(start_node, entry, slow.url, "stream-model")
+    assert wait_until(lambda: sees_services(entry, 1), CONVERGE_S)
+
+    request = {"model": "stream-model", "stream": True, "max_tokens": 200, "messages": []}
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+    lines: list[str] = []
+    with httpx.stream("POST", url, json=request, timeout=30) as response:
+        for line in response.iter_lines():
+            if line:
+                lines.append(line)
+            if len(lines) == 3:
+                doomed.kill()
+    assert 3 <= len(lines) < 200
+    last = json.loads(lines[-1].removeprefix("data: "))
+    assert last["error"]["code"] == "stream_interrupted"
+
+
+def test_requests_in_flight_show_in_the_record(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    busy = provider(start_node, entry, upstream(upstreams, "--latency", "4").url, "m")
+    assert wait_until(lambda: sees_services(entry, 1), CONVERGE_S)
+
+    def load_seen_by_entry() -> int:
+        return int(entry.table()[f"/{busy.peer_id}"]["load"][0])
+
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+    with ThreadPoolExecutor(3) as pool:
+        pending = [pool.submit(httpx.post, url, json={"model": "m"}, timeout=30) for _ in range(3)]
+        assert wait_until(lambda: load_seen_by_entry() == 3, 10)
+        assert all(job.result().status_code == 200 for job in pending)
+    assert wait_until(lambda: load_seen_by_entry() == 0, 10)
