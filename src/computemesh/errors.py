@@ -7,7 +7,10 @@ ComputemeshError
 ├── MeshError            the p2p layer could not do what was asked
 │   ├── DialError        no connection to a peer could be made
 │   └── MembershipError  a peer failed the network-secret challenge
-└── RecordError          a node record that cannot be parsed
+├── RecordError          a node record that cannot be parsed
+├── InvalidRequestError  an OpenAI-style request body that is malformed or out of range
+└── InferenceError       the local inference engine failed
+    └── ModelLoadError   a model file that is missing, not GGUF, or that llama.cpp refused
 """
 
 
@@ -41,3 +44,30 @@ class MembershipError(MeshError):
 
 class RecordError(ComputemeshError):
     """A node record is malformed."""
+
+
+class InferenceError(ComputemeshError):
+    """The local inference engine failed."""
+
+
+class ModelLoadError(InferenceError):
+    """A model could not be loaded; the message names the file."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"cannot load model {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class InvalidRequestError(ComputemeshError):
+    """A request body is not valid JSON or breaks the API's rules (an HTTP 400).
+
+    ``code`` is machine-readable (``invalid_json``, ``invalid_parameter``); ``param`` names
+    the offending field when there is one.
+    """
+
+    def __init__(self, message: str, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.param = param

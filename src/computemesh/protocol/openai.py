@@ -1,0 +1,96 @@
+"""OpenAI / OffGrid wire models (seed 004): requests validated, responses shaped.
+
+Requests forbid nothing extra (clients send fields we pass through, such as ``n`` or
+``user``), but every parameter the seed names is checked against its range.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant", "tool", "developer"]
+NonEmptyText = Annotated[str, Field(min_length=1)]
+StopSequences = Annotated[list[str], Field(min_length=1, max_length=4)]
+
+
+class _Request(BaseModel):
+    """Extra fields are kept and forwarded untouched to the engine."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatMessage(BaseModel):
+    """One turn; content may be text or a list of content parts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+
+
+class SamplingParameters(_Request):
+    """Parameters shared by chat and text completions, with the seed's ranges."""
+
+    model: str = Field(min_length=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    stop: str | StopSequences | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    seed: int | None = None
+
+
+class ChatCompletionRequest(SamplingParameters):
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class CompletionRequest(SamplingParameters):
+    prompt: NonEmptyText | Annotated[list[NonEmptyText], Field(min_length=1)]
+
+
+class EmbeddingRequest(_Request):
+    model: str = Field(min_length=1)
+    input: NonEmptyText | Annotated[list[NonEmptyText], Field(min_length=1)]
+    encoding_format: Literal["float", "base64"] = "float"
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ModelCard(BaseModel):
+    """One entry of ``GET /v1/models``."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "computemesh"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard] = Field(default_factory=list)
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The seed's error envelope: ``{"error": {"message", "type", "code"}}``."""
+
+    error: ErrorDetail
