@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,12 +32,15 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "Process":
+        env = {**os.environ, **self.env}
+        for name in [name for name, value in self.env.items() if value == ""]:
+            del env[name]  # an empty value here means "unset"
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
                 self.command,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
+                env=env,
                 cwd=Path(__file__).parents[2],
             )
         deadline = time.monotonic() + timeout
@@ -75,7 +79,11 @@ def upstream(scratch: Path, node_id: str = "12D3KooWTestUpstream") -> Process:
 
 
 def gateway(scratch: Path, nodes: list[str], database_url: str, **env: str) -> Process:
-    """A ``computemesh gateway start`` process; ``env`` adds COMPUTEMESH_GATEWAY_* settings."""
+    """A ``computemesh gateway start`` process.
+
+    ``env`` names in lower case become ``COMPUTEMESH_GATEWAY_*`` settings; upper-case
+    names (the seed's ``SECRET_KEY``, ...) are passed as they are; "" unsets one.
+    """
     port = free_port()
     command = [sys.executable, "-m", "computemesh.cli", "gateway", "start"]
     command += ["--port", str(port), "--log-level", "WARNING"]
@@ -83,6 +91,11 @@ def gateway(scratch: Path, nodes: list[str], database_url: str, **env: str) -> P
         "SECRET_KEY": DEV_SECRET,
         "OCF_HEAD_URL": ",".join(nodes),
         "COMPUTEMESH_GATEWAY_DATABASE_URL": database_url,
-        **{f"COMPUTEMESH_GATEWAY_{k.upper()}": v for k, v in env.items()},
+        **{k if k.isupper() else f"COMPUTEMESH_GATEWAY_{k.upper()}": v for k, v in env.items()},
     }
     return Process(command, port, scratch / f"gateway-{port}.log", "/health", env=settings)
+
+
+def stored_usage_ids(sqlite_url: str) -> set[str]:
+    with sqlite3.connect(Path(sqlite_url.split("///", 1)[1])) as db:
+        return {row[0] for row in db.execute("SELECT id FROM usage_records")}

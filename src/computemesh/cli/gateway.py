@@ -55,6 +55,13 @@ def start(
         log_level=log_level,
     )
     setup_logging(settings.log_level)
+    try:
+        # The app prepares the database again on start; doing it here first turns a
+        # schema problem into one clear line instead of a failed-lifespan traceback.
+        anyio.run(_prepare, settings.database_url)
+    except ComputemeshError as error:
+        console.print(f"[red]cannot start:[/red] {error}")
+        raise typer.Exit(1) from None
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -86,6 +93,14 @@ def migrate(
         console.print(f"[red]migration failed:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(1) from None
     console.print("database is at the latest schema")
+
+
+async def _prepare(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.prepare()
+    finally:
+        await db.close()
 
 
 async def _migrate(url: str) -> None:
