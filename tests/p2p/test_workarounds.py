@@ -28,6 +28,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.security.secio import transport as secio
+from libp2p.stream_muxer.yamux.yamux import YamuxStream
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
@@ -546,3 +547,40 @@ async def test_a_peer_that_comes_back_can_be_redialed_at_once() -> None:
         listen = addr.split("/p2p/")[0]
         async with open_mesh_host(identity, [listen]) as back:
             assert await dialer.dial(addr) == back.peer_id
+
+
+# -- yamux window updates (patch_module_constants: _window_update_with_hysteresis) --
+
+PINGPONG = "/computemesh-test/ping-pong/1.0.0"
+
+
+async def _pong(stream: MeshStream) -> None:
+    while chunk := await stream.read(65536):
+        await stream.write(chunk)
+
+
+async def test_small_messages_do_not_each_cost_a_window_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    updates = [0]
+    original = YamuxStream.send_window_update
+
+    async def counted(self: YamuxStream, *args: Any, **kwargs: Any) -> None:
+        updates[0] += 1
+        await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(YamuxStream, "send_window_update", counted)
+    async with mesh_host() as node, mesh_host() as client:
+        node.set_handler(PINGPONG, _pong, members_only=False)
+        await client.dial(address(node))
+        stream = await client.open_stream(node.peer_id, PINGPONG)
+        for _ in range(200):
+            await stream.write(b"x" * 100)
+            assert await stream.read_exactly(100) == b"x" * 100
+        assert updates[0] < 20, f"{updates[0]} window updates for 400 small reads"
+        # A bulk transfer still flows: windows are credited once half is consumed.
+        payload = bytes(range(256)) * 16384  # 4 MiB, far beyond one window
+        with trio.fail_after(SETTLE_S):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(stream.write, payload)
+                assert await stream.read_exactly(len(payload)) == payload

@@ -22,6 +22,7 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,40 @@ class _RoomyRpcQueue(RpcQueue):
 
 
 def patch_module_constants() -> None:
-    """Lower the dial floor and widen pubsub queues (module-level in libp2p)."""
+    """Lower the dial floor, widen pubsub queues, batch yamux window updates."""
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
     pubsub_internals: Any = pubsub_module
     pubsub_internals.RpcQueue = _RoomyRpcQueue
+    yamux_stream: Any = YamuxStream
+    yamux_stream._auto_tune_and_send_window_update = _window_update_with_hysteresis
+
+
+async def _window_update_with_hysteresis(stream: Any, *, bytes_read: int = 0) -> None:
+    """Defect: a yamux stream sends a WINDOW_UPDATE after every read.
+
+    Its "partial slack" branch credits the sender whenever anything was consumed,
+    so each small message costs the receiver an extra encrypted frame and syscall
+    (about a fifth of an idle node's CPU went to them). go-yamux, which this code
+    says it mirrors, waits until half the window is consumed; so do we. The sender
+    still has the other half in hand, so it never stalls.
+    """
+    total = 0
+    async with stream.window_lock:
+        stream._pending_recv_release += bytes_read
+        buffered = len(stream.conn.stream_buffers.get(stream.stream_id, b""))
+        consumed = stream.target_recv_window - (stream.recv_window + buffered)
+        threshold = stream._grow_threshold()
+        if consumed > 0 and consumed >= threshold:
+            total = stream._grow_to_delta(buffered) + stream._apply_autotune_epoch(buffered)
+            stream._pending_recv_release = 0
+        elif stream._pending_recv_release >= threshold > 0:
+            total = stream._pending_recv_release
+            stream.recv_window += total
+            stream._pending_recv_release = 0
+            total += stream._apply_autotune_epoch(buffered)
+    if total > 0:
+        await stream.send_window_update(total, skip_lock=True)
 
 
 def noise_only(key_pair: KeyPair) -> Mapping[TProtocol, Any]:
