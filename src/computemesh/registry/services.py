@@ -1,6 +1,7 @@
 """Services this node offers: parsed from config, edited by operators, probed for health."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -15,10 +16,26 @@ PROBE_TIMEOUT_S = 3.0
 
 @dataclass(frozen=True)
 class LocalService:
+    """A local upstream offered to the mesh.
+
+    ``entry_urls`` sends requests that match one identity-group entry (``model=X``) to
+    a URL of its own: a local engine runs one server per model, while the mesh sees
+    one service ``llm`` with every ``model=`` entry. Anything else goes to ``url``.
+    """
+
     name: str
     url: str
     identity_group: tuple[str, ...] = ()
     healthy: bool = True
+    entry_urls: tuple[tuple[str, str], ...] = ()
+
+    def url_for(self, fields: Mapping[str, str]) -> str:
+        """The base URL for a request carrying ``fields`` (``{"model": ...}``)."""
+        for entry, url in self.entry_urls:
+            key, _, value = entry.partition("=")
+            if fields.get(key) == value:
+                return url
+        return self.url
 
     def claim(self) -> ServiceClaim:
         parts = urlsplit(self.url)
@@ -49,6 +66,32 @@ def parse_services(specs: list[str], groups: list[str]) -> dict[str, LocalServic
         current = services[name]
         services[name] = replace(current, identity_group=(*current.identity_group, group))
     return services
+
+
+def with_entries(
+    services: dict[str, LocalService], name: str, urls: Mapping[str, str]
+) -> dict[str, LocalService]:
+    """Add ``entry=url`` pairs (``model=X`` → its server) to service ``name``, made if absent.
+
+    An existing service without identity groups serves every request; giving it entries
+    would silently narrow it, so that combination is refused.
+    """
+    if not urls:
+        return services
+    entries = tuple(urls.items())
+    current = services.get(name)
+    if current is None:
+        first = entries[0][1]
+        added = LocalService(name, first, tuple(urls), entry_urls=entries)
+    elif not current.identity_group:
+        raise ConfigError(
+            f"--service {name} has no --identity-group, so it claims every model; name its "
+            f"models (--identity-group {name}:model=ID) to serve local models beside it"
+        )
+    else:
+        groups = (*current.identity_group, *(e for e in urls if e not in current.identity_group))
+        added = replace(current, identity_group=groups, entry_urls=current.entry_urls + entries)
+    return {**services, name: added}
 
 
 def _is_http_url(url: str) -> bool:

@@ -24,7 +24,7 @@ from computemesh.routing.strategy import Strategy, choose
 log = logging.getLogger(__name__)
 
 Rows = Callable[[], Sequence[PeerRow]]
-LocalUrl = Callable[[str], str | None]
+LocalUrl = Callable[[str, Fields], str | None]
 SERVED_BY = "x-computing-node"
 
 
@@ -52,7 +52,7 @@ class Dispatcher:
             choice = self._pick([c for c in candidates if c.peer not in tried])
             tried.add(choice.peer)
             try:
-                return await self._attempt(choice, service, request, deadline)
+                return await self._attempt(choice, service, request, fields, deadline)
             except Unreachable as error:
                 log.info("provider %s failed, trying another: %s", choice.peer, error)
                 failures.append(f"{choice.peer}: {error}")
@@ -66,9 +66,9 @@ class Dispatcher:
         return choose(self.strategy, warm or remaining, self.stats, self.rng)
 
     async def _attempt(
-        self, choice: Candidate, service: str, request: Outbound, deadline: float
+        self, choice: Candidate, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
-        url = self._url(choice, service, request)
+        url = self._url(choice, service, request, fields)
         self.stats.begin(choice.peer)
         try:
             response = await forward(self.http, url, request, self.timeouts, deadline)
@@ -87,9 +87,9 @@ class Dispatcher:
         response.headers.append((SERVED_BY, choice.peer))
         return response
 
-    def _url(self, choice: Candidate, service: str, request: Outbound) -> str:
+    def _url(self, choice: Candidate, service: str, request: Outbound, fields: Fields) -> str:
         if choice.is_local:
-            base = self.local_url(service)
+            base = self.local_url(service, fields)
             if base is not None:
                 return base + request.target()
         return f"libp2p://{choice.peer}/v1/_service/{service}{request.target()}"

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from computemesh.ids import PeerId
 from computemesh.node.api.forward.disconnect import cancel_on_disconnect
 from computemesh.node.api.forward.responses import ForwardedResponse
+from computemesh.node.api.local_target import local_service_url
 from computemesh.node.api.state import NodeState
 from computemesh.routing.candidates import request_fields
 from computemesh.routing.errors import UnknownPeer, UnknownService
@@ -79,7 +80,7 @@ async def to_peer(peer_id: str, request: Request, state: State) -> Response:
 @service_router.api_route("/_service/{service}/{path:path}", methods=METHODS)
 async def to_local_service(service: str, request: Request, state: State) -> Response:
     """Forward to a service this node registered (and nothing else)."""
-    base = state.sync.own.service_url(service)
+    base = await local_service_url(state, service, request)
     if base is None:
         raise UnknownService(f"this node has no service {service!r}")
     outbound, deadline = _outbound(request), _deadline(state)
