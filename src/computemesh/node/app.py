@@ -8,10 +8,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computemesh import __version__
+from computemesh.errors import InvalidRequestError
 from computemesh.node.api.forward.errors import error_response, forward_error_response
 from computemesh.node.api.forward.routes import entry_router, service_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
+from computemesh.node.api.openai import errors as openai_errors
+from computemesh.node.api.openai.routes import router as openai_router
 from computemesh.node.api.state import NodeState
 from computemesh.routing.errors import ForwardError
 from computemesh.routing.paths import UnsafePath
@@ -21,7 +24,10 @@ log = logging.getLogger(__name__)
 
 def create_app(state: NodeState) -> FastAPI:
     """What clients of this node reach on its HTTP port."""
-    app = _base_app(state, "A computemesh node: the OCF node-table API and mesh routing.")
+    app = _base_app(
+        state, "A computemesh node: the OCF node-table API, mesh routing and the OpenAI API."
+    )
+    app.include_router(openai_router)
     app.include_router(ocf_router)
     app.include_router(operator_router)
     app.include_router(service_router)
@@ -53,6 +59,7 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
     app.state.node = state
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_body)
+    app.add_exception_handler(InvalidRequestError, _invalid_openai_body)
     app.add_exception_handler(ForwardError, _forward_failed)
     app.add_exception_handler(UnsafePath, _unsafe_path)
     app.add_exception_handler(Exception, _unexpected)
@@ -60,8 +67,10 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    """OCF's error shape: ``{"error": "<message>"}``."""
+    """OCF's error shape ``{"error": "<message>"}``, except on the OpenAI surface's paths."""
     assert isinstance(error, StarletteHTTPException)
+    if openai_errors.is_openai_path(request.url.path):
+        return openai_errors.http_error(error.status_code, str(error.detail), error.headers)
     return JSONResponse(
         {"error": error.detail}, status_code=error.status_code, headers=error.headers
     )
@@ -73,6 +82,12 @@ async def _invalid_body(request: Request, error: Exception) -> JSONResponse:
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
     return JSONResponse({"error": "invalid request: " + "; ".join(problems)}, status_code=422)
+
+
+async def _invalid_openai_body(request: Request, error: Exception) -> JSONResponse:
+    """A bad body on the OpenAI surface: 400 in the seed's format."""
+    assert isinstance(error, InvalidRequestError)
+    return openai_errors.invalid_request(error)
 
 
 async def _forward_failed(request: Request, error: Exception) -> JSONResponse:

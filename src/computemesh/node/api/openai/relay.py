@@ -1,0 +1,64 @@
+"""One inference request: validate, find the model in the mesh, dispatch, stream back.
+
+Streams always ask the provider for ``stream_options.include_usage``, so every stream
+ends with a usage chunk (``choices: []``) before ``data: [DONE]``, whether or not the
+client asked: the surface promises ``usage`` on every answer. Other fields pass through
+untouched; the bytes of the answer are relayed as they come, never re-encoded.
+"""
+
+import json
+import time
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from computemesh.node.api.forward.disconnect import cancel_on_disconnect
+from computemesh.node.api.forward.responses import ForwardedResponse
+from computemesh.node.api.openai.errors import model_not_found
+from computemesh.node.api.openai.upstream_errors import reshaped_error
+from computemesh.node.api.state import NodeState
+from computemesh.protocol.openai_errors import parse_request
+from computemesh.registry import view
+from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, mesh_models
+from computemesh.routing.forwarder import Outbound
+from computemesh.routing.headers import end_to_end
+
+CLIENT_GONE = 499  # nobody reads it; nginx's name for a request the client abandoned
+
+
+async def relay(request: Request, state: NodeState, schema: type[BaseModel]) -> Response:
+    """Answer ``request`` (a POST to ``request.url.path``) from a provider of its model."""
+    raw = await request.body()
+    model = str(getattr(parse_request(schema, raw), MODEL_KEY))
+    if model not in mesh_models(view.rows(state.sync, time.time(), state.online_window)):
+        return model_not_found(model)
+    outbound = Outbound(
+        method="POST",
+        path=request.url.path,
+        query=b"",
+        headers=_headers(request),
+        body=json.dumps(_with_usage(json.loads(raw))).encode(),
+    )
+    deadline = time.monotonic() + state.timeouts.total
+    dispatch = state.dispatcher.dispatch(LLM_SERVICE, outbound, {MODEL_KEY: model}, deadline)
+    forwarded = await cancel_on_disconnect(request, dispatch)
+    if forwarded is None:
+        return Response(status_code=CLIENT_GONE)
+    if forwarded.status >= 400:
+        return await reshaped_error(forwarded)
+    return ForwardedResponse(forwarded, deadline)
+
+
+def _with_usage(document: dict[str, Any]) -> dict[str, Any]:
+    if document.get("stream") is True:
+        options = document.get("stream_options") or {}
+        document["stream_options"] = {**options, "include_usage": True}
+    return document
+
+
+def _headers(request: Request) -> list[tuple[str, str]]:
+    # The body is re-encoded as JSON whatever the client labelled it (curl -d says form).
+    kept = [(k, v) for k, v in end_to_end(request.headers.items()) if k != "content-type"]
+    return [*kept, ("content-type", "application/json")]

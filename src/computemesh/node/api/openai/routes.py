@@ -1,0 +1,78 @@
+"""``/health``, ``/``, ``/v1/models`` and the three inference endpoints of seed 004."""
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from computemesh import __version__
+from computemesh.node.api.openai.errors import model_not_found
+from computemesh.node.api.openai.relay import relay
+from computemesh.node.api.state import NodeState
+from computemesh.protocol.openai import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    ModelCard,
+    ModelList,
+)
+from computemesh.registry import view
+from computemesh.routing.catalog import MeshModel, mesh_models
+
+NAME = "computemesh"
+router = APIRouter(tags=["openai"])
+
+
+async def _state(request: Request) -> NodeState:
+    state: NodeState = request.app.state.node
+    return state
+
+
+State = Annotated[NodeState, Depends(_state)]
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "healthy"}
+
+
+@router.get("/")
+async def root() -> dict[str, str]:
+    return {"name": NAME, "version": __version__, "status": "running"}
+
+
+def _online(state: NodeState) -> list[MeshModel]:
+    models = mesh_models(view.rows(state.sync, time.time(), state.online_window))
+    return [model for model in models.values() if model.online]
+
+
+def _card(model: MeshModel) -> ModelCard:
+    return ModelCard(id=model.id, created=model.created, owned_by=NAME)
+
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_models(state: State) -> ModelList:
+    """Every model an online node of the mesh serves now."""
+    return ModelList(data=[_card(model) for model in _online(state)])
+
+
+@router.get("/v1/models/{model_id:path}", response_model=None)
+async def get_model(model_id: str, state: State) -> Any:
+    found = next((m for m in _online(state) if m.id == model_id), None)
+    return model_not_found(model_id) if found is None else _card(found)
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request, state: State) -> Response:
+    return await relay(request, state, ChatCompletionRequest)
+
+
+@router.post("/v1/completions")
+async def completions(request: Request, state: State) -> Response:
+    return await relay(request, state, CompletionRequest)
+
+
+@router.post("/v1/embeddings")
+async def embeddings(request: Request, state: State) -> Response:
+    return await relay(request, state, EmbeddingRequest)
