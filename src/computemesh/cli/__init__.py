@@ -2,7 +2,7 @@
 
 import typer
 
-from computemesh.cli import demo, gateway, identity, node, token
+from computemesh.cli import demo, gateway, identity, node, serve, token
 
 app = typer.Typer(help="computemesh: a decentralized AI compute network.", no_args_is_help=True)
 app.add_typer(node.app, name="node")
@@ -10,6 +10,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(identity.app, name="identity")
 app.add_typer(token.app, name="token")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

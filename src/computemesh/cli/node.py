@@ -11,10 +11,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from computemesh.cli.engine_options import (
+    CtxSize,
+    Embeddings,
+    ModelsDir,
+    Parallel,
+    Threads,
+    engine_flags,
+)
 from computemesh.config import NodeSettings
 from computemesh.errors import ComputemeshError
+from computemesh.inference import RichProgress
 from computemesh.logging import setup_logging
-from computemesh.node.daemon import run_node
+from computemesh.node.daemon import Ready, run_node
 
 app = typer.Typer(help="Run a mesh node or look at one.", no_args_is_help=True)
 console = Console(width=120)
@@ -45,9 +54,23 @@ def start(
     identity_group: Annotated[list[str] | None, typer.Option(help="NAME:KEY=VALUE")] = None,
     owner: Annotated[str | None, typer.Option(help="owner wallet address")] = None,
     record_ttl: Annotated[float | None, typer.Option(help="seconds a record stays valid")] = None,
+    models_dir: ModelsDir = None,
+    default_model: Annotated[
+        bool | None,
+        typer.Option(
+            "--default-model/--no-default-model", help="serve the packaged SmolLM2-135M-Instruct"
+        ),
+    ] = None,
+    embeddings: Embeddings = None,
+    threads: Threads = None,
+    parallel: Parallel = None,
+    ctx_size: CtxSize = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
 ) -> None:
-    """Start a node: join the mesh, keep the node table, serve the HTTP API."""
+    """Start a node: join the mesh, keep the node table, serve the HTTP API.
+
+    Local models run only when asked for (--models-dir, --default-model, --embeddings).
+    """
     try:
         settings = NodeSettings.load(
             config,
@@ -66,14 +89,20 @@ def start(
             identity_group=identity_group or None,
             owner=owner,
             record_ttl=record_ttl,
+            engine=engine_flags(models_dir, default_model, embeddings, threads, parallel, ctx_size),
             log_level=log_level,
         )
     except (ValidationError, ComputemeshError) as error:
         console.print(f"[red]invalid settings:[/red] {error}")
         raise typer.Exit(2) from None
+    run(settings)
+
+
+def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
+    """Run a node in the foreground with model loads shown; errors exit with status 1."""
     setup_logging(settings.log_level)
     try:
-        anyio.run(run_node, settings, backend="trio")
+        anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
     except ComputemeshError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
