@@ -58,6 +58,9 @@ class GatewaySettings(LayeredSettings):
     key_tpm: int = Field(default=200_000, ge=0, description="tokens per minute per API key")
     ip_rpm: int = Field(default=1200, ge=0, description="requests per minute per client IP")
     ip_tpm: int = Field(default=0, ge=0, description="tokens per minute per client IP")
+    key_cache_ttl: float = Field(
+        default=2.0, ge=0, description="seconds a resolved API key is remembered (0 = never)"
+    )
     usage_flush_interval: float = Field(
         default=1.0, gt=0, le=60, description="seconds between usage writes (bounds the loss)"
     )

@@ -78,7 +78,7 @@ async def build_state(settings: GatewaySettings) -> GatewayState:
         db=db,
         tokens=tokens,
         login=LoginService(db, tokens, timedelta(seconds=settings.nonce_ttl)),
-        keys=KeyService(db),
+        keys=KeyService(db, settings.key_cache_ttl),
         nodes=nodes,
         catalog=ModelCatalog(nodes, settings.chain_name, DEFAULT_PRICE),
         limiter=await _limiter(settings),

@@ -13,7 +13,8 @@ from computemesh.gateway.errors import RateLimited, Unauthorized
 from computemesh.gateway.ratelimit.limits import Limit
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
+    # async on purpose: FastAPI runs plain-def dependencies in a worker thread.
     state: GatewayState = request.app.state.gateway
     return state
 

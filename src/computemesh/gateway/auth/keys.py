@@ -1,5 +1,12 @@
-"""Create, list, deactivate and resolve API keys; ``last_used`` is kept behind the request."""
+"""Create, list, deactivate and resolve API keys; ``last_used`` is kept behind the request.
 
+A resolved key is remembered for ``cache_ttl`` seconds so a busy key costs no database
+read per request. Deactivating drops it from this process's memory at once (the next
+use here is refused); another replica that remembers it refuses it within ``cache_ttl``.
+Unknown keys are never remembered, so guessing cannot fill the memory.
+"""
+
+import time
 from datetime import UTC, datetime
 
 from computemesh.gateway.auth import api_keys
@@ -7,10 +14,14 @@ from computemesh.gateway.auth.principal import Principal
 from computemesh.gateway.db import ApiKeyRecord, Database
 from computemesh.gateway.errors import NotFound, Unauthorized
 
+MAX_CACHED = 100_000
+
 
 class KeyService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_ttl: float = 0.0) -> None:
         self._db = db
+        self._cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, Principal]] = {}  # key hash -> (until, principal)
         # Written with the next usage batch: a request never waits on this update.
         self._last_used: dict[str, datetime] = {}
 
@@ -27,17 +38,33 @@ class KeyService:
     async def deactivate(self, user_id: str, key_id: str) -> None:
         if not await self._db.keys.deactivate(user_id, key_id):
             raise NotFound("API key not found")
+        self._cache = {h: hit for h, hit in self._cache.items() if hit[1].api_key_id != key_id}
 
     async def resolve(self, key: str) -> Principal:
         """The principal for an active key; Unauthorized for anything else."""
         if not api_keys.looks_like_key(key):
             raise Unauthorized("invalid API key")
-        record = await self._db.keys.by_hash(api_keys.key_hash(key))
+        digest = api_keys.key_hash(key)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            principal = await self._lookup(key, digest)
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            if self._cache_ttl > 0:
+                self._cache[digest] = (now + self._cache_ttl, principal)
+        assert principal.api_key_id is not None
+        self._last_used[principal.api_key_id] = datetime.now(UTC)
+        return principal
+
+    async def _lookup(self, key: str, digest: str) -> Principal:
+        record = await self._db.keys.by_hash(digest)
         if record is None or not api_keys.matches(key, record.key_hash):
             raise Unauthorized("invalid API key")
         if not record.is_active:
             raise Unauthorized("API key is deactivated")
-        self._last_used[record.id] = datetime.now(UTC)
         return Principal(user_id=record.user_id, api_key_id=record.id)
 
     async def flush_last_used(self) -> None:
