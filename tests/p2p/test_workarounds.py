@@ -28,7 +28,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.security.secio import transport as secio
-from libp2p.stream_muxer.yamux.yamux import YamuxStream
+from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
@@ -584,3 +584,33 @@ async def test_small_messages_do_not_each_cost_a_window_update(
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(stream.write, payload)
                 assert await stream.read_exactly(len(payload)) == payload
+
+
+async def test_a_read_cancelled_after_taking_bytes_keeps_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reading = trio.CancelScope()
+    original = Yamux.read_stream
+
+    ours: list[int] = []
+
+    async def cancelled_meanwhile(self: Yamux, stream_id: int, n: int = -1) -> bytes:
+        data: bytes = await original(self, stream_id, n)
+        if stream_id in ours:
+            # What a deadline or a closing task group does to a task that was woken
+            # by incoming data but had not run yet: the cancellation lands here.
+            reading.cancel()
+        return data
+
+    async with mesh_host() as node, mesh_host() as client:
+        node.set_handler(PINGPONG, _pong, members_only=False)
+        await client.dial(address(node))
+        stream = await client.open_stream(node.peer_id, PINGPONG)
+        ours.append(stream._stream.muxed_stream.stream_id)  # type: ignore[attr-defined]
+        await stream.write(b"first")
+        received = b""
+        monkeypatch.setattr(Yamux, "read_stream", cancelled_meanwhile)
+        with reading:
+            received = await stream.read(5)
+        monkeypatch.undo()
+        assert received == b"first"

@@ -37,6 +37,9 @@ DIAL_HEAD_START_S = 0.005
 # drain task empties it promptly; the larger buffer absorbs anti-entropy bursts.
 SUBSCRIPTION_BUFFER = 4096
 
+# Longest a (shielded) yamux window update may take before it is abandoned.
+WINDOW_UPDATE_BOUND_S = 5.0
+
 # Defect: the queue of RPCs waiting to be sent to a pubsub peer holds 32 and drops
 # the rest silently, so a burst of publishes reaches each peer cut to 32 messages.
 OUTBOUND_RPC_QUEUE = 1024
@@ -58,14 +61,24 @@ def patch_module_constants() -> None:
 
 
 async def _window_update_with_hysteresis(stream: Any, *, bytes_read: int = 0) -> None:
-    """Defect: a yamux stream sends a WINDOW_UPDATE after every read.
+    """Defects: a yamux stream sends a WINDOW_UPDATE after every read, and a read
+    cancelled during that update loses the bytes it had already taken.
 
-    Its "partial slack" branch credits the sender whenever anything was consumed,
+    The "partial slack" branch credits the sender whenever anything was consumed,
     so each small message costs the receiver an extra encrypted frame and syscall
     (about a fifth of an idle node's CPU went to them). go-yamux, which this code
     says it mirrors, waits until half the window is consumed; so do we. The sender
     still has the other half in hand, so it never stalls.
+
+    ``read`` takes bytes out of the buffer and only then awaits this update; a
+    cancellation there (a timeout, a task group closing) dropped the bytes. The
+    update is shielded, with a bound so a stuck connection cannot hold it forever.
     """
+    with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
+        await _credit_sender(stream, bytes_read)
+
+
+async def _credit_sender(stream: Any, bytes_read: int) -> None:
     total = 0
     async with stream.window_lock:
         stream._pending_recv_release += bytes_read
