@@ -16,9 +16,10 @@ from computemesh.ids import PeerId
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2phttp import CALLER_PEER, PROTOCOL, VIA_MESH
+from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
-from computemesh.p2phttp.transport import MeshTransport
+from computemesh.p2phttp.transport import H11Transport, peer_locator
 
 LOCALHOST = ["/ip4/127.0.0.1/tcp/0"]
 
@@ -84,8 +85,8 @@ async def two_hosts(
         server.set_handler(PROTOCOL, lambda stream: serve_stream(stream, app))
         await client.dial(f"{server.listen_addrs()[0]}/p2p/{server.peer_id}")
         known = {server.peer_id.lower(): server.peer_id}
-        pool = ChannelPool(client)
-        transport = MeshTransport(pool, lambda host: known.get(host))
+        pool = mesh_pool(client)
+        transport = H11Transport(pool, peer_locator(known.get))
         async with httpx.AsyncClient(transport=transport, timeout=10) as http:
             http.base_url = httpx.URL(f"libp2p://{server.peer_id}")
             yield http, server, pool
@@ -153,5 +154,5 @@ async def test_garbage_gets_a_400_not_a_dead_host() -> None:
 
 async def test_unknown_peer_is_a_connect_error() -> None:
     async with two_hosts(Upstream()) as (http, _server, _pool):
-        with pytest.raises(httpx.ConnectError, match="unknown peer"):
+        with pytest.raises(httpx.ConnectError, match="unknown destination"):
             await http.get(f"libp2p://{PeerId('12D3KooWNotAPeer')}/whoami")

@@ -27,9 +27,11 @@ from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
+from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
-from computemesh.p2phttp.transport import MeshTransport
+from computemesh.p2phttp.tcp import open_tcp
+from computemesh.p2phttp.transport import H11Transport, peer_locator, tcp_locator
 from computemesh.registry import view
 from computemesh.registry.bootstrap import Bootstrapper
 from computemesh.registry.health import probe_forever
@@ -96,12 +98,14 @@ async def open_http_client(
     host: MeshHost, directory: PeerDirectory
 ) -> AsyncIterator[tuple[httpx.AsyncClient, PeerDirectory]]:
     """One client for every forward: plain HTTP to local upstreams, libp2p:// to peers."""
-    mesh = MeshTransport(ChannelPool(host, directory.addresses), directory.resolve)
-    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
+    mounts: dict[str, httpx.AsyncBaseTransport] = {
+        "libp2p://": H11Transport(
+            mesh_pool(host, directory.addresses), peer_locator(directory.resolve)
+        ),
+        "http://": H11Transport(ChannelPool(open_tcp), tcp_locator),
+    }
     # trust_env=False: forwarding must never go through a proxy named in the environment.
-    async with httpx.AsyncClient(
-        mounts={"libp2p://": mesh}, limits=limits, trust_env=False, follow_redirects=False
-    ) as http:
+    async with httpx.AsyncClient(mounts=mounts, trust_env=False, follow_redirects=False) as http:
         yield http, directory
 
 

@@ -1,18 +1,36 @@
-"""One HTTP/1.1 connection on one mesh stream: h11's state machine fed from the stream."""
+"""One HTTP/1.1 connection on one byte stream: h11's state machine fed from the stream.
+
+The stream is a libp2p stream (``MeshStream``) or a TCP connection (``TcpStream``);
+both read ``b""`` at the end and raise ``MeshError`` on failure.
+"""
+
+from typing import Protocol
 
 import h11
 
 from computemesh.errors import MeshError
-from computemesh.p2p.stream import MeshStream
 
 READ_SIZE = 64 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 
 
-class H11Channel:
-    """Sends and receives h11 events over a ``MeshStream``; one side (client or server)."""
+class ByteStream(Protocol):
+    @property
+    def is_open(self) -> bool: ...
 
-    def __init__(self, stream: MeshStream, role: type[h11.CLIENT] | type[h11.SERVER]) -> None:
+    async def read(self, max_bytes: int = ...) -> bytes: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def reset(self) -> None: ...
+
+
+class H11Channel:
+    """Sends and receives h11 events over a byte stream; one side (client or server)."""
+
+    def __init__(self, stream: ByteStream, role: type[h11.CLIENT] | type[h11.SERVER]) -> None:
         self.stream = stream
         self.conn = h11.Connection(role, max_incomplete_event_size=MAX_HEAD_BYTES)
 

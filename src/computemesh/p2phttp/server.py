@@ -43,7 +43,7 @@ async def serve_stream(
                 event = await channel.next_event()
                 if not isinstance(event, h11.Request):
                     return
-                await _Exchange(channel, event, app).run()
+                await _Exchange(channel, event, app, stream.remote_peer).run()
                 if not channel.reusable:
                     return
                 channel.conn.start_next_cycle()
@@ -75,8 +75,11 @@ async def _refuse(channel: H11Channel, error: h11.RemoteProtocolError) -> None:
 class _Exchange:
     """One request/response cycle between the channel and the app."""
 
-    def __init__(self, channel: H11Channel, request: h11.Request, app: ASGIApp) -> None:
+    def __init__(
+        self, channel: H11Channel, request: h11.Request, app: ASGIApp, peer: PeerId
+    ) -> None:
         self._channel = channel
+        self._peer = peer
         self._request = request
         self._app = app
         self._head = b""
@@ -110,7 +113,7 @@ class _Exchange:
     def _scope(self) -> Message:
         target = self._request.target
         raw_path, _, query = target.partition(b"?")
-        peer = self._channel.stream.remote_peer
+        peer = self._peer
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},

@@ -1,7 +1,8 @@
-"""An httpx transport for ``libp2p://<peer id>/<path>`` URLs over ``/libp2p-http`` streams.
+"""An httpx transport that speaks HTTP/1.1 with h11 over pooled byte streams.
 
-httpx lowercases URL hosts and base58 peer ids are case-sensitive, so the host is
-resolved back to a peer id through ``resolve`` (the peers this node knows).
+Mounted for ``libp2p://<peer id>/<path>`` (``/libp2p-http`` streams; httpx lowercases
+URL hosts while base58 peer ids are case-sensitive, so ``locate`` resolves the host
+back to a peer this node knows) and for ``http://`` upstreams (TCP connections).
 """
 
 from collections.abc import AsyncIterator, Callable
@@ -17,48 +18,58 @@ from computemesh.p2phttp import URL_SCHEME
 from computemesh.p2phttp.channel import H11Channel
 from computemesh.p2phttp.pool import ChannelPool
 
-Resolve = Callable[[str], PeerId | None]
+Locate = Callable[[httpx.URL], str | None]
 _ERRORS = (MeshError, h11.ProtocolError)
 
 
-class MeshTransport(httpx.AsyncBaseTransport):
-    def __init__(self, pool: ChannelPool, resolve: Resolve) -> None:
+def peer_locator(resolve: Callable[[str], PeerId | None]) -> Locate:
+    """``libp2p://<peer id>`` URLs → the peer id, case restored."""
+    return lambda url: resolve(url.host) if url.scheme == URL_SCHEME else None
+
+
+def tcp_locator(url: httpx.URL) -> str | None:
+    """``http://host:port`` URLs → ``host:port``."""
+    return f"{url.host}:{url.port or 80}" if url.scheme == "http" else None
+
+
+class H11Transport(httpx.AsyncBaseTransport):
+    def __init__(self, pool: ChannelPool, locate: Locate) -> None:
         self._pool = pool
-        self._resolve = resolve
+        self._locate = locate
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme != URL_SCHEME:
-            raise httpx.UnsupportedProtocol(f"{request.url.scheme}:// is not {URL_SCHEME}://")
-        peer = self._resolve(request.url.host)
-        if peer is None:
-            raise httpx.ConnectError(f"unknown peer {request.url.host}", request=request)
+        destination = self._locate(request.url)
+        if destination is None:
+            raise httpx.ConnectError(f"unknown destination {request.url.host}", request=request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        channel = self._pool.take_idle(peer)
+        channel = self._pool.take_idle(destination)
         if channel is not None:
             try:
-                return await self._exchange(peer, channel, request, timeouts)
+                return await self._exchange(destination, channel, request, timeouts)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
                 # The parked stream died while idle; a fresh one is worth one try
                 # when the body can be sent again.
                 if not isinstance(request.stream, httpx.ByteStream):
                     raise
-        channel = await self._open(peer, request, timeouts.get("connect"))
-        return await self._exchange(peer, channel, request, timeouts)
+        channel = await self._open(destination, request, timeouts.get("connect"))
+        return await self._exchange(destination, channel, request, timeouts)
 
-    async def _open(self, peer: PeerId, request: httpx.Request, limit: float | None) -> H11Channel:
+    async def _open(
+        self, destination: str, request: httpx.Request, limit: float | None
+    ) -> H11Channel:
         try:
             with anyio.fail_after(limit):
-                return await self._pool.open(peer)
+                return await self._pool.open(destination)
         except TimeoutError as error:
             raise httpx.ConnectTimeout(
-                f"no stream to {peer} in {limit} s", request=request
+                f"no connection to {destination} in {limit} s", request=request
             ) from error
         except MeshError as error:
             raise httpx.ConnectError(str(error), request=request) from error
 
     async def _exchange(
         self,
-        peer: PeerId,
+        destination: str,
         channel: H11Channel,
         request: httpx.Request,
         timeouts: dict[str, float | None],
@@ -72,7 +83,7 @@ class MeshTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers,
-            stream=_ResponseBody(self._pool, peer, channel, request, timeouts.get("read")),
+            stream=_ResponseBody(self._pool, destination, channel, request, timeouts.get("read")),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
@@ -108,7 +119,8 @@ class MeshTransport(httpx.AsyncBaseTransport):
                         return event
                     if not isinstance(event, h11.InformationalResponse):
                         raise httpx.RemoteProtocolError(
-                            f"peer closed the stream before answering ({event})", request=request
+                            f"the server closed the connection before answering ({event})",
+                            request=request,
                         )
         except TimeoutError as error:
             raise httpx.ReadTimeout("no response head in time", request=request) from error
@@ -122,12 +134,12 @@ class _ResponseBody(httpx.AsyncByteStream):
     def __init__(
         self,
         pool: ChannelPool,
-        peer: PeerId,
+        destination: str,
         channel: H11Channel,
         request: httpx.Request,
         read_limit: float | None,
     ) -> None:
-        self._pool, self._peer, self._channel = pool, peer, channel
+        self._pool, self._destination, self._channel = pool, destination, channel
         self._request, self._limit = request, read_limit
         self._complete = False
         self._closed = False
@@ -158,7 +170,7 @@ class _ResponseBody(httpx.AsyncByteStream):
             return
         self._closed = True
         if self._complete:
-            await self._pool.release(self._peer, self._channel)
+            await self._pool.release(self._destination, self._channel)
         else:
             # The caller gave up (client disconnect, timeout): reset so the
             # serving side cancels its upstream request.

@@ -23,6 +23,7 @@ from computemesh.routing.headers import end_to_end
 from computemesh.routing.paths import UnsafePath, safe_path
 
 METHODS = ["GET", "POST", "PATCH"]
+BUFFERED_BODY_MAX = 1024 * 1024
 service_router = APIRouter(prefix="/v1", tags=["forwarding"])
 entry_router = APIRouter(prefix="/v1", tags=["forwarding"])
 
@@ -42,9 +43,11 @@ def _tail(request: Request) -> str:
     return safe_path(b"/" + parts[4] if len(parts) > 4 else b"/")
 
 
-def _outbound(request: Request, body: bytes | None = None) -> Outbound:
-    if body is None and not _has_body(request):
-        body = b""  # bytes can be sent again if a parked stream turns out dead
+async def _outbound(request: Request, body: bytes | None = None) -> Outbound:
+    if body is None and _small_body(request):
+        # A body held in memory can be sent again if a parked stream turns out dead
+        # (a replaced libp2p connection); only large or unsized bodies are streamed.
+        body = await request.body()
     return Outbound(
         method=request.method,
         path=_tail(request),
@@ -54,9 +57,11 @@ def _outbound(request: Request, body: bytes | None = None) -> Outbound:
     )
 
 
-def _has_body(request: Request) -> bool:
+def _small_body(request: Request) -> bool:
     length = request.headers.get("content-length")
-    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+    if length is None:
+        return "transfer-encoding" not in request.headers  # no body at all
+    return length.isdigit() and int(length) <= BUFFERED_BODY_MAX
 
 
 def _deadline(state: NodeState) -> float:
@@ -71,7 +76,7 @@ async def to_peer(peer_id: str, request: Request, state: State) -> Response:
         raise UnsafePath("that peer id is this node: call the path on it directly")
     if not state.directory.knows(peer):
         raise UnknownPeer(f"unknown peer {peer}: not in this node's table or peer store")
-    outbound, deadline = _outbound(request), _deadline(state)
+    outbound, deadline = await _outbound(request), _deadline(state)
     url = f"libp2p://{peer}{outbound.target()}"
     forwarded = await forward(state.http, url, outbound, state.timeouts, deadline)
     return ForwardedResponse(forwarded, deadline)
@@ -83,7 +88,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
     base = await local_service_url(state, service, request)
     if base is None:
         raise UnknownService(f"this node has no service {service!r}")
-    outbound, deadline = _outbound(request), _deadline(state)
+    outbound, deadline = await _outbound(request), _deadline(state)
     state.load.started()
     try:
         forwarded = await forward(
@@ -100,7 +105,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
 async def to_any_provider(service: str, request: Request, state: State) -> Response:
     """Forward to a good provider of ``service`` in the mesh, failing over before the first byte."""
     body = await request.body()
-    outbound, deadline = _outbound(request, body), _deadline(state)
+    outbound, deadline = await _outbound(request, body), _deadline(state)
     fields = request_fields(body, outbound.query)
     dispatch = state.dispatcher.dispatch(service, outbound, fields, deadline)
     forwarded = await cancel_on_disconnect(request, dispatch)
