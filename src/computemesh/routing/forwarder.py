@@ -50,6 +50,9 @@ class Forwarded:
     _rest: AsyncIterator[bytes]
     _response: httpx.Response
     _on_close: list[OnClose] = field(default_factory=list)
+    complete: bool = False
+    """The whole body is ``first`` (its declared length arrived at once): the answer
+    can go out in one piece, with a length, instead of as a stream."""
 
     @property
     def content_type(self) -> str:
@@ -106,6 +109,10 @@ async def _send(http: httpx.AsyncClient, outbound: httpx.Request, started: float
     try:
         rest = response.aiter_raw()
         first = await _first_bytes(rest)
+        complete = _is_whole_body(response, first)
+        if complete:
+            async for _ in rest:  # only the end marker is left: frees the connection now
+                pass
     except BaseException as error:
         await response.aclose()
         if isinstance(error, httpx.HTTPError):
@@ -118,7 +125,14 @@ async def _send(http: httpx.AsyncClient, outbound: httpx.Request, started: float
         elapsed_s=time.monotonic() - started,
         _rest=rest,
         _response=response,
+        complete=complete,
     )
+
+
+def _is_whole_body(response: httpx.Response, first: bytes) -> bool:
+    # Raw bytes (still content-encoded) are what Content-Length counts.
+    length = response.headers.get("content-length", "")
+    return length.isdigit() and int(length) == len(first)
 
 
 async def _first_bytes(chunks: AsyncIterator[bytes]) -> bytes:

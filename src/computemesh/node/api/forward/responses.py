@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import httpx
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from computemesh.node.api.forward.errors import error_body
@@ -21,6 +21,20 @@ from computemesh.routing.forwarder import Forwarded
 log = logging.getLogger(__name__)
 
 SSE_HEADERS = [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
+
+
+async def respond(forwarded: Forwarded, deadline: float) -> Response:
+    """A whole body goes out in one piece with its length; anything else streams."""
+    if not forwarded.complete:
+        return ForwardedResponse(forwarded, deadline)
+    await forwarded.aclose()
+    response = Response(forwarded.first, status_code=forwarded.status)
+    response.raw_headers = _raw(forwarded.headers) + response.raw_headers  # + content-length
+    return response
+
+
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
 class StreamCut(Exception):
@@ -37,7 +51,7 @@ class ForwardedResponse(StreamingResponse):
         if self._sse:  # ours replace the upstream's (an earlier hop may have set them)
             replaced = {name for name, _ in SSE_HEADERS}
             headers = [h for h in headers if h[0] not in replaced] + SSE_HEADERS
-        self.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        self.raw_headers = _raw(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

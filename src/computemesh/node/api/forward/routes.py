@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from computemesh.ids import PeerId
 from computemesh.node.api.forward.disconnect import cancel_on_disconnect
-from computemesh.node.api.forward.responses import ForwardedResponse
+from computemesh.node.api.forward.responses import respond
 from computemesh.node.api.local_target import local_service_url
 from computemesh.node.api.state import NodeState
 from computemesh.routing.candidates import request_fields
@@ -79,7 +79,7 @@ async def to_peer(peer_id: str, request: Request, state: State) -> Response:
     outbound, deadline = await _outbound(request), _deadline(state)
     url = f"libp2p://{peer}{outbound.target()}"
     forwarded = await forward(state.http, url, outbound, state.timeouts, deadline)
-    return ForwardedResponse(forwarded, deadline)
+    return await respond(forwarded, deadline)
 
 
 @service_router.api_route("/_service/{service}/{path:path}", methods=METHODS)
@@ -98,7 +98,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
         state.load.finished()
         raise
     forwarded.on_close(state.load.finished)
-    return ForwardedResponse(forwarded, deadline)
+    return await respond(forwarded, deadline)
 
 
 @entry_router.api_route("/service/{service}/{path:path}", methods=METHODS)
@@ -111,4 +111,4 @@ async def to_any_provider(service: str, request: Request, state: State) -> Respo
     forwarded = await cancel_on_disconnect(request, dispatch)
     if forwarded is None:
         return Response(status_code=499)  # the client left; nobody reads this
-    return ForwardedResponse(forwarded, deadline)
+    return await respond(forwarded, deadline)
