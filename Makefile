@@ -33,6 +33,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/table.py
+	$(BIN)/python bench/forward.py
+	$(BIN)/python bench/routing.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

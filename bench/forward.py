@@ -1,0 +1,189 @@
+"""Forwarding overhead, measured side by side in one run.
+
+Paths (the same upstream, an OpenAI-shaped server answering at once):
+  direct    client → upstream
+  _service  client → node B /v1/_service/llm/… → upstream
+  service   client → node A /v1/service/llm/… → libp2p → B /v1/_service → upstream (one hop)
+  p2p       client → node A /v1/p2p/B/v1/_service/llm/… → libp2p → B → upstream (two hops)
+
+Prints p50/p99 latency at concurrency 1 and added over direct; requests/s at
+concurrency 32; streaming time to first chunk and chunks/s relative to direct.
+Rounds alternate the paths so machine noise hits each alike.
+
+    .venv/bin/python bench/forward.py
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import trio
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.processes import UpstreamProcess, start_upstream
+
+from computemesh.cli.localmesh import LocalNode, wait_until
+
+console = Console()
+BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
+GOAL_P50_MS, GOAL_P99_MS, GOAL_RPS = 3.0, 8.0, 600.0
+
+
+def paths(upstream: UpstreamProcess, a: LocalNode, b: LocalNode) -> dict[str, str]:
+    tail = "/v1/chat/completions"
+    return {
+        "direct": upstream.url + tail,
+        "_service": f"{b.url}/v1/_service/llm{tail}",
+        "service": f"{a.url}/v1/service/llm{tail}",
+        "p2p": f"{a.url}/v1/p2p/{b.peer_id}/v1/_service/llm{tail}",
+    }
+
+
+async def latencies(client: httpx.AsyncClient, url: str, count: int) -> list[float]:
+    found = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await client.post(url, json=BODY)
+        found.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return found
+
+
+async def throughput(client: httpx.AsyncClient, url: str, count: int, concurrency: int) -> float:
+    remaining = [count]
+
+    async def worker() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            response = await client.post(url, json=BODY)
+            assert response.status_code == 200, response.text
+
+    started = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker)
+    return count / (time.perf_counter() - started)
+
+
+async def streaming(client: httpx.AsyncClient, url: str, chunks: int) -> tuple[float, float]:
+    """Time to first chunk, and chunks per second over the whole stream."""
+    body = {**BODY, "stream": True, "max_tokens": chunks}
+    started = time.perf_counter()
+    first = 0.0
+    seen = 0
+    async with client.stream("POST", url, json=body) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                seen += 1
+                first = first or time.perf_counter() - started
+    return first, seen / (time.perf_counter() - started)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(urls: dict[str, str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    lat: dict[str, list[float]] = {name: [] for name in urls}
+    rps: dict[str, list[float]] = {name: [] for name in urls}
+    ttfc: dict[str, list[float]] = {name: [] for name in urls}
+    cps: dict[str, list[float]] = {name: [] for name in urls}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        for url in urls.values():  # warm connections and streams
+            await latencies(client, url, 50)
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                lat[name] += await latencies(client, url, args.requests // args.rounds)
+                rps[name].append(await throughput(client, url, args.burst, 32))
+                first, rate = await streaming(client, url, args.chunks)
+                ttfc[name].append(first)
+                cps[name].append(rate)
+    return {
+        name: {
+            "p50": statistics.median(lat[name]) * 1000,
+            "p99": pct(lat[name], 0.99) * 1000,
+            "rps": statistics.median(rps[name]),
+            "ttfc": statistics.median(ttfc[name]) * 1000,
+            "cps": statistics.median(cps[name]),
+        }
+        for name in urls
+    }
+
+
+def report(results: dict[str, dict[str, float]]) -> None:
+    direct = results["direct"]
+    table = Table(title="forwarding overhead (added = path minus direct, same run)")
+    for column in ("path", "p50 ms", "p99 ms", "added p50", "added p99", "req/s @32",
+                   "rps ratio", "ttfc ms", "chunks/s ratio"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, row in results.items():
+        table.add_row(
+            name,
+            f"{row['p50']:.2f}",
+            f"{row['p99']:.2f}",
+            f"{row['p50'] - direct['p50']:+.2f}",
+            f"{row['p99'] - direct['p99']:+.2f}",
+            f"{row['rps']:.0f}",
+            f"{row['rps'] / direct['rps']:.2f}",
+            f"{row['ttfc']:.1f}",
+            f"{row['cps'] / direct['cps']:.2f}",
+        )
+    console.print(table)
+    hop = results["service"]
+    added50, added99 = hop["p50"] - direct["p50"], hop["p99"] - direct["p99"]
+
+    def verdict(ok: bool) -> str:
+        return "[green]met[/green]" if ok else "[red]MISSED[/red]"
+
+    lines = [
+        (f"one hop adds p50 {added50:.2f} ms (goal ≤ {GOAL_P50_MS})", added50 <= GOAL_P50_MS),
+        (f"one hop adds p99 {added99:.2f} ms (goal ≤ {GOAL_P99_MS})", added99 <= GOAL_P99_MS),
+        (
+            f"one hop forwards {hop['rps']:.0f} req/s (goal ≥ {GOAL_RPS:.0f})",
+            hop["rps"] >= GOAL_RPS,
+        ),
+    ]
+    for text, ok in lines:
+        console.print(text, verdict(ok))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000, help="sequential requests per path")
+    parser.add_argument("--burst", type=int, default=1000, help="requests per concurrency-32 burst")
+    parser.add_argument("--chunks", type=int, default=200, help="SSE chunks per stream")
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    upstream = start_upstream("--model", "bench-model", "--chunk-delay", "0")
+    nodes: list[LocalNode] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch:
+            a = LocalNode(Path(scratch, "a"), args=["--public-addr", "127.0.0.1"]).start()
+            nodes.append(a)
+            a.wait_healthy()
+            b = LocalNode(Path(scratch, "b"), args=[
+                "--bootstrap", a.bootstrap_addr(), "--service", f"llm={upstream.url}",
+                "--identity-group", "llm:model=bench-model"])  # fmt: skip
+            nodes.append(b.start())
+            b.wait_healthy()
+            if not wait_until(lambda: any(e["service"] for e in a.table().values()), 30):
+                raise SystemExit("the provider did not reach the entry node's table")
+            with console.status("measuring (rounds alternate the paths) ..."):
+                results = trio.run(measure, paths(upstream, a, b), args)
+            report(results)
+    finally:
+        for node in nodes:
+            node.stop()
+        upstream.kill()
+
+
+if __name__ == "__main__":
+    main()
