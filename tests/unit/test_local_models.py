@@ -1,6 +1,7 @@
 """Local models as service entries, the mesh's model catalog, and the engine settings."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,8 @@ def test_engine_settings_from_env_and_flags(monkeypatch: pytest.MonkeyPatch) -> 
     settings = NodeSettings.load(engine={"serve_default_model": True})
     assert settings.engine.threads == 3
     assert settings.engine.serve_default_model
+
+
+def test_default_cache_dir_is_in_the_home_folder() -> None:
+    cache = NodeSettings.load().engine.cache_dir
+    assert cache == Path.home() / ".computemesh" / "models"

@@ -33,6 +33,7 @@ class EngineSettings(BaseModel):
     cache_dir: Path = Field(
         default=Path("~/.computemesh/models"),
         description="where models converted from packages are kept",
+        validate_default=True,  # so the default's "~" is expanded too, not a folder named "~"
     )
 
     @field_validator("models_dir", "cache_dir")
