@@ -1,0 +1,207 @@
+"""AIComputingNode wire models (seed 003): request bodies and the ``data`` of answers.
+
+Field names and order follow the seed. Requests keep unknown fields (AICN clients send
+``wallet``, ``signature``, ``hash``… that the model verifies, not the node); the seed's
+required fields are checked, so a bad body is a clear 1001 instead of a model error.
+"""
+
+from enum import IntEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Code(IntEnum):
+    """The seed's error-code table (the real AICN code later shifted these numbers)."""
+
+    OK = 0
+    PARAMETER = 1001
+    PARSE = 1002
+    PROTOBUF = 1003
+    TIMEOUT = 1004
+    ROUTING = 1005
+    MODEL = 1006
+    IPFS = 1007
+    BUFFER = 1008
+    PERMISSION = 1009
+    UNSUPPORTED = 1010
+    HOST_INFO = 1011
+    ENCRYPT = 1012
+    DECRYPT = 1013
+    UUID = 1014
+    DATABASE = 1015
+    NO_PROVIDER = 1016
+    STREAM = 1017
+    INTERNAL = 5000
+
+
+class ModelType(IntEnum):
+    """What an AI project's model does."""
+
+    TEXT_TO_TEXT = 0
+    TEXT_TO_IMAGE = 1
+    IMAGE_EDIT = 2
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class NodeRequest(_Request):
+    """``/peer``, ``/host/info``, ``/ai/project/peer``."""
+
+    node_id: Name
+
+
+class NodeAddressRequest(_Request):
+    """``/swarm/connect``, ``/swarm/disconnect``: a multiaddr ending in ``/p2p/<peer id>``."""
+
+    node_addr: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class ModelRegistration(_Request):
+    model: Name
+    api: Annotated[str, Field(min_length=1, max_length=2048)]
+    type: ModelType = ModelType.TEXT_TO_TEXT
+
+
+class ProjectRegistration(_Request):
+    project: Name
+    models: Annotated[list[ModelRegistration], Field(min_length=1, max_length=64)]
+
+
+class ProjectRequest(_Request):
+    project: Name
+
+
+class ProjectModelRequest(_Request):
+    project: Name
+    model: Name
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Annotated[str, Field(min_length=1)]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionProxyRequest(_Request):
+    """``/chat/completion/proxy``: routed by project and model."""
+
+    project: Name
+    model: Name
+    messages: Annotated[list[Message], Field(min_length=1)]
+    stream: bool = False
+
+
+class ChatCompletionRequest(ChatCompletionProxyRequest):
+    """``/chat/completion``: to the node ``node_id``."""
+
+    node_id: Name
+
+
+class ImageGenProxyRequest(_Request):
+    """``/image/gen/proxy``: routed by project and model."""
+
+    project: Name
+    model: Name
+    prompt: Annotated[str, Field(min_length=1)]
+    n: Annotated[int, Field(ge=1, le=16)] = 1
+    size: Annotated[str, Field(pattern=r"^\d{1,5}x\d{1,5}$")] = "1024x1024"
+    ipfs_node: str = ""
+
+
+class ImageGenRequest(ImageGenProxyRequest):
+    """``/image/gen``: to the node ``node_id``."""
+
+    node_id: Name
+
+
+class PeerInfo(BaseModel):
+    peer_id: str
+    protocol_version: str
+    agent_version: str
+    addresses: list[str]
+    protocols: list[str]
+
+
+class ChatData(BaseModel):
+    created: int
+    choices: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+
+
+class ImageChoice(BaseModel):
+    cid: str
+    image_name: str
+
+
+class ImageData(BaseModel):
+    ipfs_node: str
+    choices: list[ImageChoice]
+
+
+class ProjectModels(BaseModel):
+    project: str
+    models: list[str]
+
+
+class SwarmPeer(BaseModel):
+    id: str
+    peer: str
+    addr: str
+    latency: str
+    direction: str
+
+
+class SwarmAddrs(BaseModel):
+    peer: str
+    addrs: list[str]
+
+
+class OsInfo(BaseModel):
+    os: str
+    platform: str
+    platform_family: str
+    platform_version: str
+    kernel_version: str
+    kernel_arch: str
+
+
+class CpuInfo(BaseModel):
+    model_name: str
+    total_cores: int
+    total_threads: int
+
+
+class MemoryInfo(BaseModel):
+    total_physical_bytes: int
+    total_usable_bytes: int
+
+
+class DiskInfo(BaseModel):
+    drive_type: str
+    size_bytes: int
+    model: str
+    serial_number: str = Field(description="empty unless the operator opted in")
+
+
+class GpuInfo(BaseModel):
+    """The seed's ``vendor``/``product``, plus memory and utilisation when NVML answers."""
+
+    vendor: str
+    product: str
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    utilization_percent: int | None = None
+
+
+class HostInfo(BaseModel):
+    os: OsInfo
+    cpu: list[CpuInfo]
+    memory: MemoryInfo
+    disk: list[DiskInfo]
+    gpu: list[GpuInfo]
