@@ -90,6 +90,12 @@ class NodeSettings(LayeredSettings):
     forward_attempts: int = Field(
         default=3, ge=1, le=10, description="providers tried by /v1/service before giving up"
     )
+    aicn_timeout: float = Field(
+        default=180.0, gt=0, description="s an AICN model call may take before code 1004"
+    )
+    host_info_disk_serials: bool = Field(
+        default=False, description="include disk serial numbers in host/info (off: privacy)"
+    )
     engine: NodeEngineSettings = Field(
         default_factory=NodeEngineSettings, description="local models (llama.cpp)"
     )

@@ -9,8 +9,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computemesh import __version__
 from computemesh.errors import InvalidRequestError
+from computemesh.node.api import aicn
 from computemesh.node.api.forward.errors import error_response, forward_error_response
 from computemesh.node.api.forward.routes import entry_router, service_router
+from computemesh.node.api.localai.router import router as localai_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.openai import errors as openai_errors
@@ -32,6 +34,9 @@ def create_app(state: NodeState) -> FastAPI:
     app.include_router(operator_router)
     app.include_router(service_router)
     app.include_router(entry_router)
+    for router in aicn.routers:
+        app.include_router(router)
+    app.include_router(localai_router)
     return app
 
 
@@ -44,6 +49,8 @@ def create_peer_app(state: NodeState) -> FastAPI:
     app = _base_app(state, "The peer-safe surface of a computemesh node.", docs=False)
     app.include_router(ocf_router)
     app.include_router(service_router)
+    for router in aicn.peer_routers:
+        app.include_router(router)
     return app
 
 

@@ -36,6 +36,7 @@ from computemesh.registry import view
 from computemesh.registry.bootstrap import Bootstrapper
 from computemesh.registry.health import probe_forever
 from computemesh.registry.own_record import OwnRecord
+from computemesh.registry.projects import ProjectStore
 from computemesh.registry.services import LocalService, parse_services, with_entries
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
@@ -65,6 +66,7 @@ async def _run_mesh_node(
     settings: NodeSettings, services: dict[str, LocalService], on_ready: Ready | None
 ) -> None:
     identity = load_or_create(settings.data_dir, settings.key_type)
+    projects = ProjectStore(settings.data_dir).load()  # AICN registrations come back
     token = jointoken.decode(settings.token.get_secret_value()) if settings.token else None
     async with open_mesh_host(
         identity,
@@ -80,13 +82,13 @@ async def _run_mesh_node(
             role=tuple(settings.role),
             public_address=settings.public_addr,
             hardware=summary(),
-            services=services,
+            services={**services, **projects.services()},
         )
         sync = TableSync(
             host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
         async with open_http_client(host, PeerDirectory(sync)) as (http, directory):
-            state = build_state(settings, sync, http, directory)
+            state = build_state(settings, sync, http, directory, projects)
             peer_app: Any = create_peer_app(state)
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app))
             bootstrapper = _bootstrapper(settings, host, token)
@@ -110,7 +112,11 @@ async def open_http_client(
 
 
 def build_state(
-    settings: NodeSettings, sync: TableSync, http: httpx.AsyncClient, directory: PeerDirectory
+    settings: NodeSettings,
+    sync: TableSync,
+    http: httpx.AsyncClient,
+    directory: PeerDirectory,
+    projects: ProjectStore | None = None,
 ) -> NodeState:
     timeouts = Timeouts(
         connect=settings.forward_connect_timeout,
@@ -135,6 +141,8 @@ def build_state(
         dispatcher=dispatcher,
         load=LoadMeter(),
         timeouts=timeouts,
+        settings=settings,
+        projects=projects or ProjectStore(settings.data_dir),
     )
 
 

@@ -90,6 +90,28 @@ class MeshHost:
     def is_member(self, peer: PeerId) -> bool:
         return self._gate.is_member(peer)
 
+    # -- introspection (AICN's /id, /swarm/peers, /pubsub/peers) --------------
+
+    def protocols(self) -> list[str]:
+        """Protocol ids this host answers, as identify announces them."""
+        return sorted(str(p) for p in self._host.get_mux().get_protocols() if p)
+
+    def connections(self) -> list[tuple[PeerId, str, str]]:
+        """``(peer, remote address, "Inbound"/"Outbound")`` for each open connection."""
+        found = []
+        for peer_id, conns in self._host.get_network().get_connections_map().items():
+            for conn in conns:
+                addrs = conn.get_transport_addresses()
+                direction = str(getattr(conn, "direction", "unknown")).rsplit(".", 1)[-1]
+                found.append(
+                    (PeerId(peer_id.to_base58()), str(addrs[0]) if addrs else "", direction.title())
+                )
+        return found
+
+    def topic_peers(self, topic: str) -> list[PeerId]:
+        """Peers known to subscribe to ``topic``."""
+        return sorted(PeerId(p.to_base58()) for p in self._pubsub.peer_topics.get(topic, ()))
+
     async def wait_member(self, peer: PeerId) -> bool:
         return await self._gate.wait_member(peer)
 

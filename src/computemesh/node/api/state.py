@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
+from computemesh.config import NodeSettings
+from computemesh.registry.projects import ProjectStore
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
@@ -22,3 +24,5 @@ class NodeState:
     dispatcher: Dispatcher
     load: LoadMeter
     timeouts: Timeouts
+    settings: NodeSettings
+    projects: ProjectStore

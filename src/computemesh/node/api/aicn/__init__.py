@@ -1,0 +1,19 @@
+"""The AIComputingNode surface (seed 003) under ``/api/v0``, on the mesh's core.
+
+- ``envelope``: the ``{code, message, data}`` answer, the seed's codes, ``AicnRoute``
+- ``info``: ``/id``, ``/peers``, ``/peer``, ``/host/info``, ``/swarm/*``, ``/pubsub/peers``
+- ``projects``: ``/ai/project/*`` registrations and ``/ai/projects/*`` lists
+- ``models``: ``/chat/completion``, ``/image/gen`` (+ ``/proxy``), ``/ipfs/<cid>``
+- ``serving``: calling a model registered on this node; ``content``: the CID store
+- ``relay``: calls to a peer over ``/libp2p-http``; ``proxy``: routing with retry
+
+``peer_routers`` are peer-safe: the mesh reaches them over ``/libp2p-http``, and they
+serve only this node's own answers.
+"""
+
+from fastapi import APIRouter
+
+from computemesh.node.api.aicn import info, models, projects
+
+peer_routers: list[APIRouter] = [info.peer_router, models.peer_router, models.content_router]
+routers: list[APIRouter] = [*peer_routers, info.router, projects.router, models.router]

@@ -1,0 +1,105 @@
+"""AICN's answer envelope ``{code, message, data}`` and the seed's codes for every failure.
+
+``AicnRoute`` is the route class of every AICN router: whatever a handler raises (a bad
+body, a refused operator call, a forwarding failure, a bug) becomes the envelope with
+its code and HTTP status (400 bad input, 403 permission, 504 timeout, 500 otherwise),
+never a traceback and never another surface's format.
+"""
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from computemesh.protocol.aicn import Code
+from computemesh.routing.errors import (
+    AllAttemptsFailed,
+    DeadlineExceeded,
+    ForwardError,
+    NoProvider,
+    UnknownService,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+_STATUS = {Code.PARAMETER: 400, Code.PARSE: 400, Code.PERMISSION: 403, Code.TIMEOUT: 504}
+
+
+class AicnError(Exception):
+    """A failure answered as ``{code, message}``; the status follows the code unless given."""
+
+    def __init__(self, code: Code, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status or _STATUS.get(code, 500)
+
+
+def ok(data: BaseModel | list[Any] | dict[str, Any] | None = None) -> JSONResponse:
+    """``{"code": 0, "message": "ok"}``, with ``data`` when there is some."""
+    body: dict[str, Any] = {"code": 0, "message": "ok"}
+    if data is not None:
+        body["data"] = data.model_dump() if isinstance(data, BaseModel) else data
+    return JSONResponse(body)
+
+
+def failure(error: AicnError) -> JSONResponse:
+    return JSONResponse({"code": int(error.code), "message": str(error)}, status_code=error.status)
+
+
+def as_aicn_error(error: Exception) -> AicnError:
+    """Any exception as the AICN failure it stands for."""
+    if isinstance(error, AicnError):
+        return error
+    if isinstance(error, RequestValidationError):
+        return _invalid_body(error)
+    if isinstance(error, HTTPException):
+        code = Code.PERMISSION if error.status_code == 403 else Code.PARAMETER
+        return AicnError(code, str(error.detail), error.status_code)
+    if isinstance(error, ForwardError):
+        return forward_failure(error)
+    log.exception("unhandled error on the AICN surface", exc_info=error)
+    return AicnError(Code.INTERNAL, f"internal error ({type(error).__name__})")
+
+
+def forward_failure(error: ForwardError) -> AicnError:
+    """Routing and forwarding failures: timeouts are 1004, missing providers 1016."""
+    if isinstance(error, DeadlineExceeded) or isinstance(error.__cause__, TimeoutError):
+        return AicnError(Code.TIMEOUT, str(error))
+    if isinstance(error, NoProvider | AllAttemptsFailed | UnknownService):
+        return AicnError(Code.NO_PROVIDER, str(error))
+    if isinstance(error, Unreachable):
+        return AicnError(Code.ROUTING, str(error))
+    return AicnError(Code.ROUTING, str(error))
+
+
+def _invalid_body(error: RequestValidationError) -> AicnError:
+    problems = error.errors()
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return AicnError(Code.PARSE, "the request body is not valid JSON")
+    described = "; ".join(
+        f"{'.'.join(str(p) for p in problem['loc'][1:]) or 'body'}: {problem['msg']}"
+        for problem in problems
+    )
+    return AicnError(Code.PARAMETER, f"invalid parameters: {described}")
+
+
+class AicnRoute(APIRoute):
+    """Routes whose every failure answers in the AICN envelope."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def enveloped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as error:  # each one is answered with its code
+                return failure(as_aicn_error(error))
+
+        return enveloped

@@ -1,0 +1,99 @@
+"""AICN's AI project endpoints: register and unregister here, list what the mesh runs.
+
+A registration becomes services of this node's signed record at once (and is saved in
+the data directory); the lists are read from the node table, so they show what every
+node registered, not only what reached one collecting node as in AICN.
+"""
+
+import time
+from collections.abc import Callable
+
+from fastapi import APIRouter, Response
+
+from computemesh.errors import ConfigError
+from computemesh.ids import PeerId
+from computemesh.node.api.aicn.deps import State, is_self
+from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
+from computemesh.node.api.state import NodeState
+from computemesh.protocol.aicn import (
+    Code,
+    NodeRequest,
+    ProjectModelRequest,
+    ProjectModels,
+    ProjectRegistration,
+    ProjectRequest,
+)
+from computemesh.registry import view
+from computemesh.registry.projects import Offer, ProjectModel, check_local_api, offers
+
+router = APIRouter(prefix="/api/v0", tags=["AICN"], route_class=AicnRoute)
+
+
+def _offers(state: NodeState, *, online_only: bool = True) -> list[Offer]:
+    found = offers(view.rows(state.sync, time.time(), state.online_window))
+    return [offer for offer in found if offer.online or not online_only]
+
+
+@router.post("/ai/project/register")
+async def register(body: ProjectRegistration, state: State) -> Response:
+    """Offer a project's models from this node (each ``api`` must be on this machine)."""
+    models = [ProjectModel(body.project, m.model, m.api, int(m.type)) for m in body.models]
+    try:
+        for model in models:
+            check_local_api(model.api)
+    except ConfigError as error:
+        raise AicnError(Code.PARAMETER, str(error)) from error
+    _save(lambda: state.projects.register(state.sync.own, models))
+    state.sync.publish_now()
+    return ok()
+
+
+@router.post("/ai/project/unregister")
+async def unregister(body: ProjectRequest, state: State) -> Response:
+    """Withdraw every model of a project from this node."""
+    if not any(m.project == body.project for m in state.projects.models.values()):
+        raise AicnError(Code.PARAMETER, f"this node has no project {body.project!r}")
+    _save(lambda: state.projects.unregister(state.sync.own, body.project))
+    state.sync.publish_now()
+    return ok()
+
+
+def _save(change: Callable[[], object]) -> None:
+    try:
+        change()
+    except OSError as error:
+        raise AicnError(Code.DATABASE, f"cannot save the registrations: {error}") from error
+
+
+@router.post("/ai/project/peer")
+async def project_peer(body: NodeRequest, state: State) -> Response:
+    """What projects and models a node registered, from its signed record."""
+    row = view.peer_row(state.sync, PeerId(body.node_id), time.time(), state.online_window)
+    if row is None and not is_self(state, body.node_id):
+        raise AicnError(Code.ROUTING, f"unknown node {body.node_id}: not in this node's table")
+    models: dict[str, list[str]] = {}
+    for offer in _offers(state, online_only=False):
+        if offer.peer == body.node_id:
+            models.setdefault(offer.project, []).append(offer.model)
+    return ok(
+        [ProjectModels(project=p, models=sorted(m)).model_dump() for p, m in sorted(models.items())]
+    )
+
+
+@router.post("/ai/projects/list")
+async def projects_list(state: State) -> Response:
+    """Projects that at least one online node runs."""
+    return ok(sorted({offer.project for offer in _offers(state)}))
+
+
+@router.post("/ai/projects/models")
+async def projects_models(body: ProjectRequest, state: State) -> Response:
+    """Models of a project that at least one online node runs."""
+    return ok(sorted({o.model for o in _offers(state) if o.project == body.project}))
+
+
+@router.post("/ai/projects/peers")
+async def projects_peers(body: ProjectModelRequest, state: State) -> Response:
+    """Online nodes running a project's model."""
+    found = _offers(state)
+    return ok(sorted({o.peer for o in found if (o.project, o.model) == (body.project, body.model)}))
