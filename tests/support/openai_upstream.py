@@ -9,11 +9,16 @@
 - ``--fail`` makes every request under ``/v1`` answer 500.
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
   has a real throughput limit for routing benches.
+- ``POST /v1/images/generations`` draws ``n`` small PNGs from the prompt: the PNG
+  bytes themselves for ``n`` = 1, else OpenAI's ``{"data": [{"b64_json"}]}``.
 """
 
 import argparse
+import base64
 import json
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterator
 
 import anyio
@@ -36,6 +41,7 @@ class Upstream:
                 Route("/health", self.health),
                 Route("/v1/models", self.models),
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/images/generations", self.images, methods=["POST"]),
                 Route("/echo/{rest:path}", self.echo, methods=["GET", "POST", "PATCH"]),
             ]
         )
@@ -59,6 +65,16 @@ class Upstream:
                 "body_bytes": len(body),
             }
         )
+
+    async def images(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        await anyio.sleep(self.args.latency)
+        prompt, count = str(body.get("prompt", "")), int(body.get("n") or 1)
+        pictures = [png(f"{self.args.name} {prompt} {i}") for i in range(count)]
+        if count == 1:
+            return Response(pictures[0], media_type="image/png")
+        data = [{"b64_json": base64.b64encode(p).decode()} for p in pictures]
+        return JSONResponse({"created": int(time.time()), "data": data})
 
     async def chat(self, request: Request) -> Response:
         if self.args.fail:
@@ -102,6 +118,24 @@ class Upstream:
             yield f"data: {json.dumps(chunk)}\n\n".encode()
             await anyio.sleep(self.args.chunk_delay)
         yield b"data: [DONE]\n\n"
+
+
+def png(text: str, side: int = 8) -> bytes:
+    """A valid side x side grey PNG whose shade comes from ``text``."""
+    shade = zlib.crc32(text.encode()) & 0xFF
+    rows = b"".join(b"\x00" + bytes([shade]) * side for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
