@@ -23,7 +23,6 @@ from computemesh.routing.errors import (
     ForwardError,
     NoProvider,
     UnknownService,
-    Unreachable,
 )
 
 log = logging.getLogger(__name__)
@@ -74,9 +73,7 @@ def forward_failure(error: ForwardError) -> AicnError:
         return AicnError(Code.TIMEOUT, str(error))
     if isinstance(error, NoProvider | AllAttemptsFailed | UnknownService):
         return AicnError(Code.NO_PROVIDER, str(error))
-    if isinstance(error, Unreachable):
-        return AicnError(Code.ROUTING, str(error))
-    return AicnError(Code.ROUTING, str(error))
+    return AicnError(Code.ROUTING, str(error))  # unknown or unreachable node
 
 
 def _invalid_body(error: RequestValidationError) -> AicnError:
