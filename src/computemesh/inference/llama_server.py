@@ -37,11 +37,9 @@ def _params(spec: ModelSpec, options: ServerOptions) -> Any:
     params.port = 0  # the OS picks a free port; read back from listening_address
     params.cpuparams.n_threads = options.threads
     params.cpuparams_batch.n_threads = options.threads
-    # Sleep instead of spinning between steps. A spinning worker preempted by any other
-    # runnable thread (the node relaying tokens, the client reading them) stalls every
-    # step: measured on 2 cores, 2 threads streamed 6-72 tokens/s spinning, 122-156 not.
-    params.cpuparams.poll = 0
-    params.cpuparams_batch.poll = 0
+    # Workers keep llama.cpp's default polling between steps. Sleeping instead
+    # (poll 0 or 1) streamed faster on 2 busy cores (122-156 against 6-72 tokens/s),
+    # but then stopping the server hung in its destructor in about half the runs.
     params.n_parallel = options.parallel
     params.cont_batching = True
     # llama.cpp splits n_ctx across the slots; ctx_size is what each request gets.
