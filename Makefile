@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/table.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/inference.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -33,6 +33,9 @@ SYNC_PROTOCOL = "/computemesh/table-sync/1.0.0"
 SYNC_TIMEOUT_S = 10.0
 PING_INTERVAL_S = 15.0
 CONNECT_INTERVAL_S = 1.0
+# Two nodes that dial each other at the same moment lose both connections (py-libp2p
+# closes both), so the lower peer id dials; the higher waits this long for it first.
+DIAL_GRACE_S = 5.0
 PEER_BACKOFF_MAX_S = 60.0
 TOMBSTONE_FLUSH_S = 0.5
 
@@ -63,6 +66,7 @@ class TableSync:
         self._clock = clock
         self._changed = anyio.Event()
         self._backoff: dict[PeerId, tuple[float, float]] = {}
+        self._unconnected_since: dict[PeerId, float] = {}
         self._tasks: TaskGroup | None = None
         self._latest: SignedRecord | None = None
         # "<source> <outcome>" -> count, for /v1/dnt/stats
@@ -185,6 +189,8 @@ class TableSync:
     def _on_connection(self, peer: PeerId, connected: bool) -> None:
         self.counts["connects" if connected else "disconnects"] += 1
         self.observations.connection(peer, connected, self._clock())
+        if connected:
+            self._unconnected_since.pop(peer, None)
         if connected and self._tasks is not None:
             self._backoff.pop(peer, None)
             # One exchange per connection is enough (each side sends its table), so
@@ -195,6 +201,7 @@ class TableSync:
     def _forget(self, peer: PeerId) -> None:
         self.observations.forget(peer)
         self._backoff.pop(peer, None)
+        self._unconnected_since.pop(peer, None)
         if not self.host.is_connected(peer):
             self.host.forget(peer)
 
@@ -223,7 +230,15 @@ class TableSync:
             and claims.addresses
             and not self.host.is_connected(claims.peer_id)
             and self._backoff.get(claims.peer_id, (0.0, 0.0))[0] <= now
+            and self._our_turn_to_dial(claims.peer_id, now)
         ]
+
+    def _our_turn_to_dial(self, peer: PeerId, now: float) -> bool:
+        """The lower peer id dials at once; the higher only if that did not happen."""
+        if self.host.peer_id < peer:
+            return True
+        since = self._unconnected_since.setdefault(peer, now)
+        return now - since >= DIAL_GRACE_S
 
     async def _dial(self, claims: NodeClaims) -> None:
         try:
