@@ -23,8 +23,8 @@ def mesh_pool(host: MeshHost, addresses: Addresses = lambda _: []) -> ChannelPoo
         try:
             return await host.open_stream(peer, PROTOCOL)
         except MeshError:
-            # Two nodes that dial each other at once end up with neither connection
-            # for a moment (py-libp2p closes both); one fresh dial settles it.
+            # The connection went away between the check and the stream (seen right
+            # after two nodes meet); one fresh dial settles it.
             await host.dial_peer(peer, addresses(peer))
             return await host.open_stream(peer, PROTOCOL)
 

@@ -33,8 +33,8 @@ SYNC_PROTOCOL = "/computemesh/table-sync/1.0.0"
 SYNC_TIMEOUT_S = 10.0
 PING_INTERVAL_S = 15.0
 CONNECT_INTERVAL_S = 1.0
-# Two nodes that dial each other at the same moment lose both connections (py-libp2p
-# closes both), so the lower peer id dials; the higher waits this long for it first.
+# Two nodes that dial each other at once keep two connections (each with its own
+# pubsub streams), so the lower peer id dials; the higher waits this long for it first.
 DIAL_GRACE_S = 5.0
 PEER_BACKOFF_MAX_S = 60.0
 TOMBSTONE_FLUSH_S = 0.5
