@@ -534,6 +534,24 @@ async def test_own_messages_go_to_every_subscriber_forwarded_ones_to_the_mesh() 
         hosts.cancel_scope.cancel()
 
 
+async def test_own_messages_reach_a_peer_whose_subscription_was_lost() -> None:
+    received = trio.Event()
+    async with mesh_host() as origin, mesh_host() as peer:
+        await origin.subscribe(TOPIC, lambda data, author: None, lambda data: True)
+        await peer.subscribe(TOPIC, lambda data, author: received.set(), lambda data: True)
+        await peer.dial(address(origin))
+        pubsub, router = origin._pubsub, origin._pubsub.router
+        other = ID.from_base58(peer.peer_id)
+        await eventually(lambda: other in pubsub.peers, "pubsub stream to the peer")
+        # What we saw at 50 nodes: the stream is there, the subscription is not known.
+        await eventually(lambda: other in pubsub.peer_topics.get(TOPIC, ()), "subscription")
+        pubsub.peer_topics[TOPIC].discard(other)
+        router.mesh.get(TOPIC, set()).discard(other)
+        await origin.publish(TOPIC, b"hello")
+        with trio.fail_after(SETTLE_S):
+            await received.wait()
+
+
 # -- redial a peer that came back (allow_redial) --------------------------------------
 
 

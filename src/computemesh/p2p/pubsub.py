@@ -30,10 +30,15 @@ log = logging.getLogger(__name__)
 class FloodPublishGossipSub(GossipSub):
     """Gossipsub with go-libp2p's flood publishing, which py-libp2p lacks.
 
-    A node's own messages go to every peer subscribed to the topic, not only to its
+    A node's own messages go to every peer it has a pubsub stream to, not only to its
     mesh peers, so a record change reaches directly connected nodes in one hop
     instead of waiting for mesh forwarding or IHAVE gossip. Forwarded messages still
     follow the mesh, so the cost is one send per peer per record change.
+
+    Defect: py-libp2p loses peers' subscriptions (at 50 nodes a node knew them for as
+    few as 11 of its 49 connected peers), and it builds its mesh and its own flood
+    from them; those peers then heard a record change only seconds later, from IHAVE
+    gossip. Flooding to every stream does not depend on what was lost.
     """
 
     def _get_peers_to_send(
@@ -46,8 +51,10 @@ class FloodPublishGossipSub(GossipSub):
         topics = list(topic_ids)
         peers = set(super()._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
         if self.pubsub is not None and origin == self.pubsub.my_id:
-            for topic in topics:
-                peers.update(self.pubsub.peer_topics.get(topic, ()))
+            # Every peer we hold a pubsub stream to, not only those whose subscription
+            # we heard: at 50 nodes a node knew the subscriptions of as few as 11 of its
+            # 49 connected peers, and every computemesh node subscribes to the table.
+            peers.update(self.pubsub.peers)
             peers.discard(origin)
         return peers
 
