@@ -1,19 +1,20 @@
-"""``computemesh gateway start|migrate``."""
+"""``computemesh gateway start|migrate``.
+
+The gateway's own modules (SQLAlchemy, Alembic, eth-account, Redis, uvicorn) are
+imported inside the commands: every ``computemesh`` process loads this CLI module,
+and a node should not carry the gateway's libraries.
+"""
 
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
 from computemesh.config import GatewaySettings
 from computemesh.errors import ComputemeshError
-from computemesh.gateway.app import create_app
-from computemesh.gateway.db import Database
-from computemesh.gateway.db.migrate import upgrade
 from computemesh.logging import setup_logging
 
 app = typer.Typer(help="Run the gateway (accounts, API keys, usage, limits).", no_args_is_help=True)
@@ -62,6 +63,10 @@ def start(
     except ComputemeshError as error:
         console.print(f"[red]cannot start:[/red] {error}")
         raise typer.Exit(1) from None
+    import uvicorn
+
+    from computemesh.gateway.app import create_app
+
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -96,6 +101,8 @@ def migrate(
 
 
 async def _prepare(url: str) -> None:
+    from computemesh.gateway.db import Database
+
     db = Database(url)
     try:
         await db.prepare()
@@ -104,6 +111,9 @@ async def _prepare(url: str) -> None:
 
 
 async def _migrate(url: str) -> None:
+    from computemesh.gateway.db import Database
+    from computemesh.gateway.db.migrate import upgrade
+
     db = Database(url)
     try:
         await upgrade(db.engine)

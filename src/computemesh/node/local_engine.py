@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from computemesh.config.node import NodeEngineSettings
-from computemesh.inference import LoadProgress, open_engine
+from computemesh.inference import LoadProgress
 from computemesh.routing.catalog import LLM_SERVICE
 
 __all__ = ["LLM_SERVICE", "open_local_models"]
@@ -23,5 +23,7 @@ async def open_local_models(
     if not settings.wanted:
         yield {}
         return
+    from computemesh.inference import open_engine  # llama.cpp is loaded only when used
+
     async with open_engine(settings, progress=progress) as engine:
         yield {f"model={p.model_id}": p.base_url for p in engine.providers}
