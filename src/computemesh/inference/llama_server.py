@@ -6,10 +6,12 @@ dropping the last reference stops it and frees the model. Both calls hold no Pyt
 locks for long, but they do block, so async callers run them in a worker thread.
 """
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import xllamacpp
 
 from computemesh.errors import ModelLoadError
@@ -18,6 +20,7 @@ from computemesh.inference.spec import ModelKind, ModelSpec
 # llama.cpp's log verbosity; below zero silences the per-tensor load chatter and the
 # per-request access log that would otherwise flood a node's terminal.
 _QUIET = -1
+READY_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +40,11 @@ def _params(spec: ModelSpec, options: ServerOptions) -> Any:
     params.port = 0  # the OS picks a free port; read back from listening_address
     params.cpuparams.n_threads = options.threads
     params.cpuparams_batch.n_threads = options.threads
-    # Workers keep llama.cpp's default polling between steps. Sleeping instead
-    # (poll 0 or 1) streamed faster on 2 busy cores (122-156 against 6-72 tokens/s),
-    # but then stopping the server hung in its destructor in about half the runs.
+    # Sleep instead of spinning between steps. A spinning worker preempted by any other
+    # runnable thread (the node relaying tokens, the client reading them) stalls every
+    # step: measured on 2 cores, 2 threads streamed 6-72 tokens/s spinning, 122-156 not.
+    params.cpuparams.poll = 0
+    params.cpuparams_batch.poll = 0
     params.n_parallel = options.parallel
     params.cont_batching = True
     # llama.cpp splits n_ctx across the slots; ctx_size is what each request gets.
@@ -69,7 +74,26 @@ class LlamaServer:
         except RuntimeError as exc:
             # xllamacpp reports every failure as "Failed to init server"; say which file.
             raise ModelLoadError(spec.path, f"llama.cpp refused it ({exc})") from exc
-        return cls(spec, server.listening_address.rstrip("/"), server)
+        running = cls(spec, server.listening_address.rstrip("/"), server)
+        running._wait_until_serving()
+        return running
+
+    def _wait_until_serving(self) -> None:
+        """Return once the HTTP loop answers.
+
+        The server's HTTP thread starts after the constructor returns; destroying the
+        server before that loop runs made the destructor wait on the thread forever
+        (seen when a second model failed right after a first one loaded).
+        """
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
+        raise ModelLoadError(self.spec.path, f"llama.cpp did not answer in {READY_TIMEOUT_S} s")
 
     @property
     def path(self) -> Path:
