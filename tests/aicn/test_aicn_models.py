@@ -147,6 +147,18 @@ def test_image_generation_is_stored_by_cid_on_the_serving_node(
         content = httpx.get(f"{data['ipfs_node']}/ipfs/{choice['cid']}").content
         assert cid_of(content) == choice["cid"]
 
+    # A caller that runs its own IPFS node gets the images added there.
+    own_ipfs = upstream(upstreams, "--name", "kubo")
+    data = client.image_proxy("SuperImage", "superImage", n=2, ipfs_node=own_ipfs.url)
+    assert data["ipfs_node"] == own_ipfs.url
+    for choice in data["choices"]:
+        content = httpx.get(f"{own_ipfs.url}/ipfs/{choice['cid']}").content
+        assert content.startswith(b"\x89PNG")
+        assert cid_of(content) == choice["cid"]
+    bad = client.raw("/image/gen/proxy", {**client.image_body("SuperImage", "superImage"),
+                                          "ipfs_node": "file:///etc/passwd"})  # fmt: skip
+    assert bad.json()["code"] == 1001
+
     # Not a CID, or not here.
     assert httpx.get(f"{b.url}/ipfs/..%2Fnode.key").status_code == 404
     missing = httpx.get(f"{a.url}/ipfs/{choice['cid']}")

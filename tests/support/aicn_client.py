@@ -114,14 +114,14 @@ class AicnClient:
         return data
 
     @staticmethod
-    def image_body(project: str, model: str, n: int = 1) -> dict[str, Any]:
+    def image_body(project: str, model: str, n: int = 1, ipfs_node: str = "") -> dict[str, Any]:
         return {
             "project": project,
             "model": model,
             "prompt": "a bird flying in the sky",
             "n": n,
             "size": "1024x1024",
-            "ipfs_node": "",
+            "ipfs_node": ipfs_node,
         }
 
     def image(self, node_id: str, project: str, model: str, n: int = 1) -> dict[str, Any]:
@@ -129,6 +129,9 @@ class AicnClient:
         data: dict[str, Any] = self.call("/image/gen", body)
         return data
 
-    def image_proxy(self, project: str, model: str, n: int = 1) -> dict[str, Any]:
-        data: dict[str, Any] = self.call("/image/gen/proxy", self.image_body(project, model, n))
+    def image_proxy(
+        self, project: str, model: str, n: int = 1, ipfs_node: str = ""
+    ) -> dict[str, Any]:
+        body = self.image_body(project, model, n, ipfs_node)
+        data: dict[str, Any] = self.call("/image/gen/proxy", body)
         return data

@@ -6,6 +6,7 @@
   it sends ``max_tokens`` SSE chunks ``chunk_delay`` s apart, then ``data: [DONE]``.
 - ``GET /v1/models`` lists ``--model`` ids; ``GET /health`` is healthy.
 - ``/echo/...`` returns what arrived (method, path, query, headers, body size).
+- ``/api/v0/add`` and ``/ipfs/<cid>`` behave like a small kubo node (raw CIDv1 blocks).
 - ``--fail`` makes every request under ``/v1`` answer 500.
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
   has a real throughput limit for routing benches.
@@ -15,6 +16,7 @@
 
 import argparse
 import base64
+import email
 import json
 import struct
 import time
@@ -29,11 +31,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from computemesh.node.api.aicn.content import cid_of
+
 
 class Upstream:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.slots = anyio.Semaphore(args.capacity) if args.capacity else None
+        self.ipfs_blocks: dict[str, bytes] = {}
 
     def app(self) -> Starlette:
         return Starlette(
@@ -43,6 +48,8 @@ class Upstream:
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/images/generations", self.images, methods=["POST"]),
                 Route("/echo/{rest:path}", self.echo, methods=["GET", "POST", "PATCH"]),
+                Route("/api/v0/add", self.ipfs_add, methods=["POST"]),
+                Route("/ipfs/{cid}", self.ipfs_get),
             ]
         )
 
@@ -65,6 +72,22 @@ class Upstream:
                 "body_bytes": len(body),
             }
         )
+
+    async def ipfs_add(self, request: Request) -> Response:
+        """What a kubo node's ``/api/v0/add`` answers, for one file of one raw block."""
+        if request.query_params.get("cid-version") != "1":
+            return JSONResponse({"Message": "this test node speaks CIDv1 only"}, status_code=400)
+        head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+        form = email.message_from_bytes(head + await request.body())
+        [part] = form.get_payload()
+        data = part.get_payload(decode=True)
+        cid = cid_of(data)
+        self.ipfs_blocks[cid] = data
+        return JSONResponse({"Name": part.get_filename(), "Hash": cid, "Size": str(len(data))})
+
+    async def ipfs_get(self, request: Request) -> Response:
+        data = self.ipfs_blocks.get(request.path_params["cid"])
+        return Response(data) if data is not None else Response(status_code=404)
 
     async def images(self, request: Request) -> Response:
         body = json.loads(await request.body())

@@ -11,6 +11,7 @@ from computemesh.ids import PeerId
 from computemesh.node.api.aicn.content import ContentStore, sniff
 from computemesh.node.api.aicn.deps import State, own_url, target_node
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
+from computemesh.node.api.aicn.ipfs_upload import ipfs_api_base, upload
 from computemesh.node.api.aicn.proxy import proxy
 from computemesh.node.api.aicn.relay import call_peer, deadline, relay, stream
 from computemesh.node.api.aicn.serving import (
@@ -80,6 +81,7 @@ async def serve_chat(state: NodeState, body: ChatCompletionProxyRequest, until: 
 @peer_router.post("/image/gen")
 async def image_gen(body: ImageGenRequest, request: Request, state: State) -> Response:
     """A text-to-image model of ``node_id``; its images are stored (by CID) on that node."""
+    _check_ipfs_node(body.ipfs_node)
     until, target = deadline(state), target_node(state, request, body.node_id)
     if target is None:
         return await serve_image(state, body, until)
@@ -90,6 +92,7 @@ async def image_gen(body: ImageGenRequest, request: Request, state: State) -> Re
 @router.post("/image/gen/proxy")
 async def image_gen_proxy(body: ImageGenProxyRequest, state: State) -> Response:
     """A text-to-image model of a project on a node our routing picks, retrying others."""
+    _check_ipfs_node(body.ipfs_node)
     until = deadline(state)
 
     def for_peer(peer: PeerId) -> bytes:
@@ -101,17 +104,26 @@ async def image_gen_proxy(body: ImageGenProxyRequest, state: State) -> Response:
     )
 
 
+def _check_ipfs_node(ipfs_node: str | None) -> None:
+    """A bad ``ipfs_node`` is the caller's error (1001), not a reason to try other nodes."""
+    if ipfs_node:
+        ipfs_api_base(ipfs_node)
+
+
 async def serve_image(state: NodeState, body: ImageGenProxyRequest, until: float) -> Response:
     target = registered(state, body.project, body.model, ModelType.TEXT_TO_IMAGE)
     here = own_url(state)
-    if body.ipfs_node and body.ipfs_node.rstrip("/") != here:
-        raise AicnError(
-            Code.UNSUPPORTED,
-            f"images are stored on the serving node ({here}); leave ipfs_node empty or name it",
-        )
+    elsewhere = body.ipfs_node.rstrip("/") if body.ipfs_node else here
+    if elsewhere != here:
+        ipfs_api_base(elsewhere)  # refuse a bad URL before the model works for nothing
     forwarded = await call_model(state, target, model_body(body), until)
-    choices = await store_images(state, forwarded, images(state), until)
-    return ok(ImageData(ipfs_node=here, choices=choices))
+    store = images(state)
+    choices = await store_images(state, forwarded, store, until)
+    if elsewhere != here:
+        # The caller runs its own IPFS node: the images go there, and so does it.
+        stored = [(store.get(c.cid) or b"", c.image_name) for c in choices]
+        choices = await upload(state, elsewhere, stored, until)
+    return ok(ImageData(ipfs_node=elsewhere, choices=choices))
 
 
 @content_router.get("/ipfs/{cid}", response_class=Response)
