@@ -1,28 +1,10 @@
 """Real node processes and upstream servers on 127.0.0.1 for the AICN and LocalAI tests."""
 
-from collections.abc import Iterator
-
-import pytest
-
 from computemesh.cli.localmesh import LocalNode, wait_until
-from tests.integration.conftest import StartNode, start_node  # noqa: F401
-from tests.support.processes import UpstreamProcess, start_upstream
+from tests.integration.conftest import StartNode, start_node, upstreams  # noqa: F401
+from tests.support.processes import UpstreamProcess, upstream  # noqa: F401
 
 CONVERGE_S = 30.0
-
-
-@pytest.fixture
-def upstreams() -> Iterator[list[UpstreamProcess]]:
-    started: list[UpstreamProcess] = []
-    yield started
-    for upstream in started:
-        upstream.kill()
-
-
-def upstream(started: list[UpstreamProcess], *args: str) -> UpstreamProcess:
-    process = start_upstream(*args)
-    started.append(process)
-    return process
 
 
 def mesh(

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from computemesh.cli.localmesh import LocalNode
+from tests.support.processes import UpstreamProcess
 
 StartNode = Callable[..., LocalNode]
 
@@ -26,3 +27,12 @@ def start_node(tmp_path: Path) -> Iterator[StartNode]:
     yield start
     for node in started:
         node.kill()
+
+
+@pytest.fixture
+def upstreams() -> Iterator[list[UpstreamProcess]]:
+    """Upstreams a test starts with ``upstream(upstreams, ...)``; all killed afterwards."""
+    started: list[UpstreamProcess] = []
+    yield started
+    for process in started:
+        process.kill()

@@ -3,7 +3,6 @@
 import http.client
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -13,23 +12,9 @@ import trio
 
 from computemesh.cli.localmesh import LocalNode, wait_until
 from tests.integration.conftest import StartNode
-from tests.support.processes import UpstreamProcess, start_upstream
+from tests.support.processes import UpstreamProcess, upstream
 
 CONVERGE_S = 30.0
-
-
-@pytest.fixture
-def upstreams() -> Iterator[list[UpstreamProcess]]:
-    started: list[UpstreamProcess] = []
-    yield started
-    for upstream in started:
-        upstream.kill()
-
-
-def upstream(started: list[UpstreamProcess], *args: str) -> UpstreamProcess:
-    process = start_upstream(*args)
-    started.append(process)
-    return process
 
 
 def provider(start_node: StartNode, entry: LocalNode, url: str, model: str) -> LocalNode:

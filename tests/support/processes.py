@@ -38,3 +38,9 @@ def start_upstream(*args: str, timeout: float = 20.0) -> UpstreamProcess:
             time.sleep(0.05)
     upstream.kill()
     raise RuntimeError(f"upstream on port {port} did not start")
+
+
+def upstream(started: list[UpstreamProcess], *args: str) -> UpstreamProcess:
+    process = start_upstream(*args)
+    started.append(process)
+    return process

@@ -1,8 +1,6 @@
-"""What AICN handlers share: the node state, this node's URL, and the relay rule."""
+"""What AICN handlers share: this node's URL and the relay rule."""
 
-from typing import Annotated
-
-from fastapi import Depends, Request
+from fastapi import Request
 
 from computemesh.ids import PeerId
 from computemesh.node.api.aicn.envelope import AicnError
@@ -11,14 +9,6 @@ from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import Code
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-
-
-async def _state(request: Request) -> NodeState:
-    state: NodeState = request.app.state.node
-    return state
-
-
-State = Annotated[NodeState, Depends(_state)]
 
 
 def is_self(state: NodeState, node_id: str) -> bool:

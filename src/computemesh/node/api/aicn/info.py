@@ -15,9 +15,10 @@ from computemesh import __version__
 from computemesh.errors import DialError
 from computemesh.hardware.host_info import host_info
 from computemesh.ids import PeerId
-from computemesh.node.api.aicn.deps import State, target_node
+from computemesh.node.api.aicn.deps import target_node
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
 from computemesh.node.api.aicn.relay import call_peer, deadline, relay
+from computemesh.node.api.deps import State
 from computemesh.node.api.operator import require_operator
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import (

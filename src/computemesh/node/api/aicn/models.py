@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from computemesh.ids import PeerId
 from computemesh.node.api.aicn.content import ContentStore, sniff
-from computemesh.node.api.aicn.deps import State, own_url, target_node
+from computemesh.node.api.aicn.deps import own_url, target_node
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
 from computemesh.node.api.aicn.ipfs_upload import ipfs_api_base, upload
 from computemesh.node.api.aicn.proxy import proxy
@@ -23,6 +23,7 @@ from computemesh.node.api.aicn.serving import (
     registered,
     store_images,
 )
+from computemesh.node.api.deps import State
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import (
     ChatCompletionProxyRequest,

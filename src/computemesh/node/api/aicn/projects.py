@@ -12,8 +12,9 @@ from fastapi import APIRouter, Response
 
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
-from computemesh.node.api.aicn.deps import State, is_self
+from computemesh.node.api.aicn.deps import is_self
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
+from computemesh.node.api.deps import State
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import (
     Code,

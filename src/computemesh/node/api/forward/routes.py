@@ -6,12 +6,12 @@ request cannot bounce around the mesh.
 """
 
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from computemesh.ids import PeerId
+from computemesh.node.api.deps import State
 from computemesh.node.api.forward.disconnect import cancel_on_disconnect
 from computemesh.node.api.forward.responses import respond
 from computemesh.node.api.local_target import local_service_url
@@ -26,14 +26,6 @@ METHODS = ["GET", "POST", "PATCH"]
 BUFFERED_BODY_MAX = 1024 * 1024
 service_router = APIRouter(prefix="/v1", tags=["forwarding"])
 entry_router = APIRouter(prefix="/v1", tags=["forwarding"])
-
-
-async def _state(request: Request) -> NodeState:
-    state: NodeState = request.app.state.node
-    return state
-
-
-State = Annotated[NodeState, Depends(_state)]
 
 
 def _tail(request: Request) -> str:

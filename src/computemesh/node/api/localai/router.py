@@ -9,9 +9,10 @@ P2P layer: 500 with a clear message, as LocalAI answers without ``--p2p``.
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
+from computemesh.node.api.deps import node_state
 from computemesh.node.api.localai.adapter import is_worker, node_data, node_status
 from computemesh.node.api.localai.errors import LocalAiRoute, P2PUnavailable
 from computemesh.node.api.operator import require_operator
@@ -24,8 +25,7 @@ ONLINE_WINDOW_S = 40.0
 router = APIRouter(prefix="/api/p2p", tags=["LocalAI P2P"], route_class=LocalAiRoute)
 
 
-async def _state(request: Request) -> NodeState:
-    state: NodeState = request.app.state.node
+async def _state(state: Annotated[NodeState, Depends(node_state)]) -> NodeState:
     if state.settings.standalone:
         raise P2PUnavailable("P2P is not running: this node was started --standalone")
     return state

@@ -3,26 +3,18 @@
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends
 
+from computemesh.node.api.deps import State
 from computemesh.node.api.ocf.adapter import peer_json
 from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
-from computemesh.node.api.state import NodeState
 from computemesh.registry import view
 from computemesh.registry.node_entry import update_own, withdraw_own
 
 # Read-only routes are peer-safe (served over /libp2p-http too); operator ones are not.
 router = APIRouter(prefix="/v1")
 operator_router = APIRouter(prefix="/v1")
-
-
-async def _state(request: Request) -> NodeState:
-    state: NodeState = request.app.state.node
-    return state
-
-
-State = Annotated[NodeState, Depends(_state)]
 
 
 @router.get("/health")

@@ -1,12 +1,13 @@
 """``/health``, ``/``, ``/v1/models`` and the three inference endpoints of seed 004."""
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from computemesh import __version__
+from computemesh.node.api.deps import State
 from computemesh.node.api.openai.errors import model_not_found
 from computemesh.node.api.openai.relay import relay
 from computemesh.node.api.state import NodeState
@@ -22,14 +23,6 @@ from computemesh.routing.catalog import MeshModel, mesh_models
 
 NAME = "computemesh"
 router = APIRouter(tags=["openai"])
-
-
-async def _state(request: Request) -> NodeState:
-    state: NodeState = request.app.state.node
-    return state
-
-
-State = Annotated[NodeState, Depends(_state)]
 
 
 @router.get("/health")
