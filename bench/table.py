@@ -69,6 +69,28 @@ def settle(nodes: list[LocalNode], timeout: float) -> float:
     return time.monotonic() - started
 
 
+def pubsub_formed(nodes: list[LocalNode], timeout: float) -> float:
+    """Wait until every node holds a pubsub stream to, and knows the table
+    subscription of, every other (the mesh the one-hop flood relies on)."""
+    started = time.monotonic()
+    full_mesh = len(nodes) - 1
+
+    def formed() -> bool:
+        stats = [node.get("/v1/dnt/stats") for node in nodes]
+        return all(
+            s["pubsub_peers"] == full_mesh and s["table_subscribers"] == full_mesh for s in stats
+        )
+
+    if not wait_until(formed, timeout, 2.0):
+        stats = [node.get("/v1/dnt/stats") for node in nodes]
+        console.print(
+            "[red]pubsub never formed fully[/red]: streams min "
+            f"{min(s['pubsub_peers'] for s in stats)}, subscriptions min "
+            f"{min(s['table_subscribers'] for s in stats)} of {full_mesh}"
+        )
+    return time.monotonic() - started
+
+
 def poll_all(nodes: list[LocalNode], done: Callable[[LocalNode], bool], timeout: float) -> None:
     """Ask each node in turn, slowly, until ``done`` holds for every one.
 
@@ -151,6 +173,8 @@ def main() -> None:
                 120,
                 0.5,
             )
+            formed = pubsub_formed(nodes, 300)
+            console.print(f"pubsub streams to every peer after {formed:.0f} s more")
             console.print(f"start-up load settled after {settle(nodes, 300):.0f} s more")
             visible: list[float] = []
             for trial in range(args.trials):

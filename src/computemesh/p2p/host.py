@@ -112,6 +112,10 @@ class MeshHost:
         """Peers known to subscribe to ``topic``."""
         return sorted(PeerId(p.to_base58()) for p in self._pubsub.peer_topics.get(topic, ()))
 
+    def pubsub_peers(self) -> list[PeerId]:
+        """Peers we hold an outbound pubsub stream to (what our own publishes reach)."""
+        return sorted(PeerId(p.to_base58()) for p in self._pubsub.peers)
+
     async def wait_member(self, peer: PeerId) -> bool:
         return await self._gate.wait_member(peer)
 
@@ -286,6 +290,7 @@ async def open_mesh_host(
         try:
             async with background_trio_service(pubsub), background_trio_service(router):
                 await pubsub.wait_until_ready()
+                nursery.start_soon(pubsub.repair_streams)
                 yield mesh
         finally:
             # Defect: leaving host.run() leaves connections open; close them first.

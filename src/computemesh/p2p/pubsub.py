@@ -1,11 +1,13 @@
 """Gossipsub tuned for the node table, gated by network membership.
 
 Defects contained here: gossipsub silently drops everything above 10 messages/s per
-peer per topic (``max_messages_per_topic_per_second``), and a subscription is a
-bounded queue that drops when full, so a dedicated task drains each one.
+peer per topic (``max_messages_per_topic_per_second``); a subscription is a
+bounded queue that drops when full, so a dedicated task drains each one; and a
+peer whose pubsub stream failed to open is never tried again (``repair_streams``).
 """
 
 import logging
+import random
 from collections.abc import Callable, Iterable
 
 import trio
@@ -18,6 +20,9 @@ from libp2p.pubsub.pubsub import Pubsub
 
 from computemesh.ids import PeerId
 from computemesh.p2p.membership import MembershipGate
+
+# How often a node looks for connected members it has no pubsub stream to.
+STREAM_REPAIR_INTERVAL_S = 5.0
 
 GOSSIPSUB_PROTOCOLS = [TProtocol("/meshsub/1.1.0"), TProtocol("/meshsub/1.0.0")]
 
@@ -62,9 +67,14 @@ class FloodPublishGossipSub(GossipSub):
 def new_router() -> GossipSub:
     return FloodPublishGossipSub(
         protocols=GOSSIPSUB_PROTOCOLS,
-        degree=6,
-        degree_low=4,
-        degree_high=8,
+        # Our own records are flooded to every connected peer, so the mesh only
+        # carries them on to nodes that are not connected to their author (beyond
+        # max_peers). Each node receives every message once per mesh neighbour, and
+        # handling a message costs py-libp2p about a millisecond of CPU: go-libp2p's
+        # 6/4/8 had 50 nodes on two cores saturated by duplicates alone.
+        degree=3,
+        degree_low=2,
+        degree_high=4,
         # IHAVE gossip (each heartbeat, to a quarter or more of the non-mesh peers)
         # only recovers lost messages; table exchanges and re-signing already do
         # that, so a slower heartbeat saves work that grows with the peer count.
@@ -91,6 +101,39 @@ class GatedPubsub(Pubsub):
     async def _handle_new_peer(self, peer_id: ID) -> None:
         if await self._gate.wait_member(PeerId(peer_id.to_base58())):
             await super()._handle_new_peer(peer_id)
+
+    async def repair_streams(self) -> None:
+        """Defect: a peer whose pubsub stream failed to open is never tried again.
+
+        Pubsub opens its stream to a peer once per connection and retries only
+        some errors; a protocol negotiation that times out, as many do while a
+        crowd of nodes starts on few cores, raises ``StreamFailure``, which it
+        gives up on. The connection lives on, but nothing we publish reaches the
+        peer and, as the peer's own attempt often failed the same way, we never
+        learn its subscriptions either: at 50 nodes a node had a stream to a
+        median 20 of its 49 connected peers, minutes after start.
+
+        Here every few seconds each connected member without a stream is tried
+        again, one at a time, so that repairs never add to a start-up storm.
+        """
+        while True:
+            await trio.sleep(STREAM_REPAIR_INTERVAL_S * random.uniform(0.8, 1.2))
+            for peer_id in self._members_without_stream():
+                try:
+                    await self._handle_new_peer(peer_id)
+                except Exception as error:
+                    log.debug("pubsub stream to %s still failing: %s", peer_id, error)
+
+    def _members_without_stream(self) -> list[ID]:
+        connected = self.host.get_network().get_connections_map()
+        return [
+            peer_id
+            for peer_id in connected
+            if peer_id not in self.peers
+            and peer_id not in self._peer_stream_retries_pending
+            and self._peer_is_connected(peer_id)
+            and self._gate.is_member(PeerId(peer_id.to_base58()))
+        ]
 
     async def stream_handler(self, stream: INetStream) -> None:
         peer = PeerId(stream.muxed_conn.peer_id.to_base58())

@@ -24,6 +24,8 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
+from computemesh.p2p import sender_record
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[INetStream], Awaitable[None]]
@@ -51,7 +53,9 @@ class _RoomyRpcQueue(RpcQueue):
 
 
 def patch_module_constants() -> None:
-    """Lower the dial floor, widen pubsub queues, batch yamux window updates."""
+    """Lower the dial floor, widen pubsub queues, batch yamux window updates,
+    check each pubsub peer's address record once."""
+    sender_record.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
     pubsub_internals: Any = pubsub_module
@@ -178,6 +182,7 @@ def forget_peer(host: IHost, peer_id: ID) -> None:
     connections close. (The memory p2p.md saw retained per closed connection was
     the inbound handler task; see ``end_inbound_tasks``.)
     """
+    sender_record.forget(host, peer_id)
     peerstore = host.get_peerstore()
     if peer_id in peerstore.peer_ids():  # clear_peerdata raises for an unknown peer
         peerstore.clear_peerdata(peer_id)

@@ -11,6 +11,7 @@ from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
 from computemesh.registry import view
 from computemesh.registry.node_entry import update_own, withdraw_own
+from computemesh.registry.sync import TOPIC
 
 # Read-only routes are peer-safe (served over /libp2p-http too); operator ones are not.
 router = APIRouter(prefix="/v1")
@@ -70,6 +71,10 @@ async def stats(state: State) -> dict[str, int]:
     return {
         "connected_peers": len(state.sync.host.connected_peers()),
         "total_peers_known": len(state.sync.host.known_peers()),
+        # pubsub's own view: streams our publishes go out on, and peers whose table
+        # subscription we heard (gossip forwarding builds its mesh from the latter)
+        "pubsub_peers": len(state.sync.host.pubsub_peers()),
+        "table_subscribers": len(state.sync.host.topic_peers(TOPIC)),
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
         **{key.replace(" ", "_"): count for key, count in sorted(state.sync.counts.items())},
@@ -96,3 +101,4 @@ def _own_row(state: State) -> OcfPeer:
     row = view.peer_row(state.sync, state.sync.host.peer_id, time.time(), state.online_window)
     assert row is not None  # our own record is always in the table after an update
     return peer_json(row)
+
