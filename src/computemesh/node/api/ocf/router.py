@@ -101,4 +101,3 @@ def _own_row(state: State) -> OcfPeer:
     row = view.peer_row(state.sync, state.sync.host.peer_id, time.time(), state.online_window)
     assert row is not None  # our own record is always in the table after an update
     return peer_json(row)
-
