@@ -83,6 +83,23 @@ def test_unknown_model_is_404_model_not_found(mesh: Mesh, path: str, body: dict[
     }
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "asked"),
+    [
+        ("/v1/embeddings", {"model": "tiny-chat", "input": "x"}, "embeddings"),
+        ("/v1/chat/completions", {**CHAT, "model": "all-MiniLM-L6-v2"}, "chat"),
+        ("/v1/completions", {**COMPLETION, "model": "all-MiniLM-L6-v2"}, "chat"),
+    ],
+)
+def test_a_model_asked_for_what_it_does_not_do_is_400(
+    mesh: Mesh, path: str, body: dict[str, Any], asked: str
+) -> None:
+    error = error_of(httpx.post(mesh.entry.url + path, json=body), 400)
+    assert error["code"] == "model_not_supported"
+    assert error["param"] == "model"
+    assert asked in error["message"]
+
+
 def test_the_sdk_raises_not_found_for_an_unknown_model(mesh: Mesh) -> None:
     sdk = openai.OpenAI(base_url=f"{mesh.entry.url}/v1", api_key="unused", max_retries=0)
     with pytest.raises(openai.NotFoundError) as raised:

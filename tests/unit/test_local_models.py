@@ -8,11 +8,12 @@ import pytest
 from computemesh.config import NodeSettings
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
+from computemesh.inference.spec import ModelKind
 from computemesh.protocol.mesh import NodeClaims, ServiceClaim
 from computemesh.registry.observations import Observation
 from computemesh.registry.services import LocalService, parse_services, with_entries
 from computemesh.registry.view import PeerRow
-from computemesh.routing.catalog import mesh_models
+from computemesh.routing.catalog import KINDS, mesh_models
 
 ENGINE = {"model=a": "http://127.0.0.1:1001", "model=b": "http://127.0.0.1:1002"}
 
@@ -59,6 +60,25 @@ def test_catalog_knows_offline_models_but_marks_them() -> None:
     models = mesh_models(rows)
     assert list(models) == ["a", "b", "c"]
     assert [m.online for m in models.values()] == [True, True, False]
+
+
+def test_catalog_reads_what_each_model_answers() -> None:
+    rows = [
+        _row("p1", ServiceClaim(name="llm", identity_group=("model=a", "chat=a", "model=e"))),
+        _row("p2", ServiceClaim(name="llm", identity_group=("model=e", "embedding=e"))),
+        _row("p3", ServiceClaim(name="llm", identity_group=("model=x", "embedding=x"))),
+    ]
+    models = mesh_models(rows)
+    assert models["a"].answers("chat")
+    assert not models["a"].answers("embedding")
+    assert not models["x"].answers("chat")
+    # p1 serves e without saying what it is, so e may be asked anything.
+    assert models["e"].answers("chat")
+    assert models["e"].answers("embedding")
+
+
+def test_the_engine_kinds_are_the_catalog_kinds() -> None:
+    assert {kind.value for kind in ModelKind} == set(KINDS)
 
 
 def test_node_runs_no_engine_unless_asked() -> None:

@@ -37,6 +37,14 @@ def model_not_found(model: str) -> JSONResponse:
     return openai_error(404, f"Model not found: {model}", "model_not_found", API_ERROR)
 
 
+def wrong_kind(model: str, kind: str) -> JSONResponse:
+    """A known model asked for what it does not do (embeddings of a chat model)."""
+    what = "embeddings" if kind == "embedding" else "chat or text completions"
+    message = f"Model {model} does not serve {what}"
+    body = error_body(message, INVALID_REQUEST, "model_not_supported", param="model")
+    return JSONResponse(body, status_code=400)
+
+
 def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> JSONResponse:
     """A routing-level error (unknown path, wrong method) on one of this surface's paths."""
     response = openai_error(status, detail, _CODES.get(status, "http_error"))

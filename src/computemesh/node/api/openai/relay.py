@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from computemesh.node.api.forward.disconnect import cancel_on_disconnect
 from computemesh.node.api.forward.responses import ForwardedResponse
-from computemesh.node.api.openai.errors import model_not_found
+from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.openai_errors import parse_request
@@ -28,12 +28,18 @@ from computemesh.routing.headers import end_to_end
 CLIENT_GONE = 499  # nobody reads it; nginx's name for a request the client abandoned
 
 
-async def relay(request: Request, state: NodeState, schema: type[BaseModel]) -> Response:
-    """Answer ``request`` (a POST to ``request.url.path``) from a provider of its model."""
+async def relay(request: Request, state: NodeState, schema: type[BaseModel], kind: str) -> Response:
+    """Answer ``request`` (a POST to ``request.url.path``) from a provider of its model.
+
+    ``kind`` is what the endpoint asks of the model (``chat`` or ``embedding``).
+    """
     raw = await request.body()
     model = str(getattr(parse_request(schema, raw), MODEL_KEY))
-    if model not in mesh_models(view.rows(state.sync, time.time(), state.online_window)):
+    known = mesh_models(view.rows(state.sync, time.time(), state.online_window)).get(model)
+    if known is None:
         return model_not_found(model)
+    if not known.answers(kind):
+        return wrong_kind(model, kind)
     outbound = Outbound(
         method="POST",
         path=request.url.path,
@@ -42,7 +48,9 @@ async def relay(request: Request, state: NodeState, schema: type[BaseModel]) -> 
         body=json.dumps(_with_usage(json.loads(raw))).encode(),
     )
     deadline = time.monotonic() + state.timeouts.total
-    dispatch = state.dispatcher.dispatch(LLM_SERVICE, outbound, {MODEL_KEY: model}, deadline)
+    # The kind field steers past providers that mark the model as another kind.
+    fields = {MODEL_KEY: model, kind: model}
+    dispatch = state.dispatcher.dispatch(LLM_SERVICE, outbound, fields, deadline)
     forwarded = await cancel_on_disconnect(request, dispatch)
     if forwarded is None:
         return Response(status_code=CLIENT_GONE)

@@ -19,7 +19,7 @@ from computemesh.protocol.openai import (
     ModelList,
 )
 from computemesh.registry import view
-from computemesh.routing.catalog import MeshModel, mesh_models
+from computemesh.routing.catalog import CHAT_KIND, EMBEDDING_KIND, MeshModel, mesh_models
 
 NAME = "computemesh"
 router = APIRouter(tags=["openai"])
@@ -58,14 +58,14 @@ async def get_model(model_id: str, state: State) -> Any:
 
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, state: State) -> Response:
-    return await relay(request, state, ChatCompletionRequest)
+    return await relay(request, state, ChatCompletionRequest, CHAT_KIND)
 
 
 @router.post("/v1/completions")
 async def completions(request: Request, state: State) -> Response:
-    return await relay(request, state, CompletionRequest)
+    return await relay(request, state, CompletionRequest, CHAT_KIND)
 
 
 @router.post("/v1/embeddings")
 async def embeddings(request: Request, state: State) -> Response:
-    return await relay(request, state, EmbeddingRequest)
+    return await relay(request, state, EmbeddingRequest, EMBEDDING_KIND)
