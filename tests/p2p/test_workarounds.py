@@ -31,11 +31,14 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.security.secio import transport as secio
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
+from libp2p.tools.anyio_service import Service, background_trio_service
+from libp2p.tools.anyio_service.trio_tasks import FunctionTask
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p import pubsub as pubsub_module
+from computemesh.p2p import task_lookup
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.stream import MeshStream
@@ -618,6 +621,63 @@ async def test_a_pubsub_peers_address_record_is_verified_once_not_per_message(
         await eventually(lambda: len(received) >= 30, "every message arrived")
         # Each RPC carried the same record; at most the first of them was opened.
         assert len(opened) <= 1, f"{len(opened)} records opened for 30 messages"
+
+
+# -- a task's parent found by walking every task (task_lookup) ------------------------
+
+
+async def test_pubsub_messages_do_not_walk_the_managers_task_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walks: list[int] = []
+    original = FunctionTask.iterate_tasks.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[FunctionTask], *tasks: Any) -> Any:
+        walks.append(len(tasks))
+        return original(cls, *tasks)
+
+    monkeypatch.setattr(FunctionTask, "iterate_tasks", classmethod(counted))
+    received: list[bytes] = []
+    async with mesh_host() as publisher, mesh_host() as subscriber:
+        await publisher.subscribe(TOPIC, lambda data, author: None, bool)
+        await subscriber.subscribe(TOPIC, lambda data, author: received.append(data), bool)
+        await subscriber.dial(address(publisher))
+        subscriber_id = ID.from_base58(subscriber.peer_id)
+        await eventually(lambda: subscriber_id in publisher._pubsub.peers, "pubsub stream")
+        walks.clear()
+        for index in range(30):
+            await publisher.publish(TOPIC, f"message {index}".encode())
+        await eventually(lambda: len(received) >= 30, "every message arrived")
+        # Each received message is handled in a task of its own (run_task).
+        assert walks == [], f"{len(walks)} walks of the task tree for 30 messages"
+
+
+async def test_a_task_started_by_a_managed_task_is_its_child() -> None:
+    task_lookup.install()
+    children: list[Any] = []
+
+    class Parenting(Service):
+        async def run(self) -> None:
+            self.manager.run_task(self.spawn_child)
+            await trio.sleep_forever()
+
+        async def spawn_child(self) -> None:
+            children.append(self.manager.run_task(trio.sleep_forever))
+            await trio.sleep_forever()
+
+    service = Parenting()
+    async with background_trio_service(service) as manager:
+        await eventually(lambda: bool(children), "the grandchild started")
+        # run → spawn_child → sleep_forever: each task is filed under the one that started it.
+        assert _tree_depth(manager) == 3
+
+
+def _tree_depth(manager: Any) -> int:
+    def depth(task: Any) -> int:
+        kids = getattr(task, "children", ())
+        return 1 + max((depth(kid) for kid in kids), default=0)
+
+    return max((depth(root) for root in manager._root_tasks), default=0)
 
 
 # -- redial a peer that came back (allow_redial) --------------------------------------
