@@ -16,6 +16,7 @@ from computemesh.gateway.api import errors
 from computemesh.gateway.api.routes import auth, inference, keys, meta, models, usage
 from computemesh.gateway.api.state import GatewayState
 from computemesh.gateway.auth.keys import KeyService
+from computemesh.gateway.auth.revocations import Revocations
 from computemesh.gateway.auth.tokens import TokenIssuer
 from computemesh.gateway.db import Database
 from computemesh.gateway.metering.recorder import UsageRecorder
@@ -54,13 +55,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[None]:
     state = await build_state(settings)
     app.state.gateway = state
-    writer = asyncio.create_task(_write_behind(state))
+    tasks = [asyncio.create_task(_write_behind(state))]
+    if state.revocations is not None:
+        listen = state.revocations.listen(state.keys.forget, state.keys.trust_cache)
+        tasks.append(asyncio.create_task(listen))
     try:
         yield
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await _close(state)
 
 
@@ -73,16 +78,19 @@ async def build_state(settings: GatewaySettings) -> GatewayState:
         timedelta(minutes=settings.access_token_expire_minutes),
     )
     nodes = NodeClient(settings.ocf_head_url, settings.upstream_timeout, settings.upstream_cooldown)
+    revocations = Revocations(settings.redis_url) if settings.redis_url else None
+    announce = revocations.announce if revocations else None
     return GatewayState(
         settings=settings,
         db=db,
         tokens=tokens,
         login=LoginService(db, tokens, timedelta(seconds=settings.nonce_ttl)),
-        keys=KeyService(db, settings.key_cache_ttl),
+        keys=KeyService(db, settings.key_cache_ttl, announce),
         nodes=nodes,
         catalog=ModelCatalog(nodes, settings.chain_name, DEFAULT_PRICE),
         limiter=await _limiter(settings),
         recorder=UsageRecorder(db),
+        revocations=revocations,
     )
 
 
@@ -116,5 +124,7 @@ async def _close(state: GatewayState) -> None:
     if state.recorder.pending:
         log.error("%d usage records could not be written at shutdown", state.recorder.pending)
     await state.limiter.aclose()
+    if state.revocations is not None:
+        await state.revocations.aclose()
     await state.nodes.aclose()
     await state.db.close()

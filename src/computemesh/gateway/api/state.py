@@ -8,6 +8,7 @@ from typing import Any
 from computemesh.config import GatewaySettings
 from computemesh.gateway.accounts.login import LoginService
 from computemesh.gateway.auth.keys import KeyService
+from computemesh.gateway.auth.revocations import Revocations
 from computemesh.gateway.auth.tokens import TokenIssuer
 from computemesh.gateway.db import Database
 from computemesh.gateway.metering.recorder import UsageRecorder
@@ -27,6 +28,7 @@ class GatewayState:
     catalog: ModelCatalog
     limiter: RateLimiter
     recorder: UsageRecorder
+    revocations: Revocations | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def behind(self, work: Coroutine[Any, Any, Any]) -> None:

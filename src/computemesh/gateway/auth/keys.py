@@ -2,11 +2,15 @@
 
 A resolved key is remembered for ``cache_ttl`` seconds so a busy key costs no database
 read per request. Deactivating drops it from this process's memory at once (the next
-use here is refused); another replica that remembers it refuses it within ``cache_ttl``.
+use here is refused) and, with Redis configured, announces it (``auth.revocations``) so
+every other replica forgets it too: the next use anywhere is refused. While a replica
+is not subscribed to those announcements it trusts nothing it remembered. Without
+Redis, another replica that remembers the key refuses it within ``cache_ttl``.
 Unknown keys are never remembered, so guessing cannot fill the memory.
 """
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from computemesh.gateway.auth import api_keys
@@ -17,11 +21,19 @@ from computemesh.gateway.errors import NotFound, Unauthorized
 MAX_CACHED = 100_000
 
 
+Announce = Callable[[str], Awaitable[None]]
+
+
 class KeyService:
-    def __init__(self, db: Database, cache_ttl: float = 0.0) -> None:
+    def __init__(self, db: Database, cache_ttl: float = 0.0, announce: Announce | None = None):
         self._db = db
         self._cache_ttl = cache_ttl
         self._cache: dict[str, tuple[float, Principal]] = {}  # key hash -> (until, principal)
+        self._announce = announce
+        # With announcements, nothing is trusted until the replica is subscribed.
+        self._cache_trusted = announce is None
+        # Bumped by every forget, so a lookup that raced a revocation is not remembered.
+        self._generation = 0
         # Written with the next usage batch: a request never waits on this update.
         self._last_used: dict[str, datetime] = {}
 
@@ -38,7 +50,20 @@ class KeyService:
     async def deactivate(self, user_id: str, key_id: str) -> None:
         if not await self._db.keys.deactivate(user_id, key_id):
             raise NotFound("API key not found")
+        self.forget(key_id)
+        if self._announce is not None:
+            await self._announce(key_id)
+
+    def forget(self, key_id: str) -> None:
+        """Drop every remembered resolution of ``key_id`` (revoked here or elsewhere)."""
+        self._generation += 1
         self._cache = {h: hit for h, hit in self._cache.items() if hit[1].api_key_id != key_id}
+
+    def trust_cache(self, trusted: bool) -> None:
+        """Called as the revocation subscription comes and goes; either way, start afresh."""
+        self._generation += 1
+        self._cache.clear()
+        self._cache_trusted = trusted
 
     async def resolve(self, key: str) -> Principal:
         """The principal for an active key; Unauthorized for anything else."""
@@ -46,14 +71,15 @@ class KeyService:
             raise Unauthorized("invalid API key")
         digest = api_keys.key_hash(key)
         now = time.monotonic()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(digest) if self._cache_trusted else None
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
+            generation = self._generation
             principal = await self._lookup(key, digest)
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
-            if self._cache_ttl > 0:
+            if self._cache_ttl > 0 and self._cache_trusted and generation == self._generation:
                 self._cache[digest] = (now + self._cache_ttl, principal)
         assert principal.api_key_id is not None
         self._last_used[principal.api_key_id] = datetime.now(UTC)
