@@ -1,6 +1,7 @@
 """Node processes on 127.0.0.1: start, query, stop, kill. Used by the demo and the bench."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,11 +19,23 @@ from computemesh.p2p import identity
 STOP_TIMEOUT_S = 15.0
 
 
+# Below Linux's default ephemeral range (32768-60999). A port the OS hands out for
+# "any free port" can be taken, before the node binds it, as the source port of one of
+# the thousands of connections a 50-node mesh opens; these never are.
+LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback port that is free now and outside the ephemeral range."""
+    for _ in range(1000):
+        port = random.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
         return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS}")
 
 
 @dataclass
