@@ -32,7 +32,7 @@ def test_flags_beat_env_beat_file_beat_defaults(
     assert settings.owner == "0xflag"  # flag over env
     assert settings.role == ["env"]  # env over file
     assert settings.http_port == 7001  # file over default
-    assert settings.record_ttl == 60.0  # default
+    assert settings.record_ttl == 90.0  # default
 
 
 def test_data_dir_expands_home() -> None:
