@@ -77,3 +77,17 @@ async def test_forged_records_in_an_anti_entropy_snapshot_are_rejected(
         reply = TableSnapshot.model_validate_json(await stream.read_frame())
         assert reply.records  # the node answered with its own table
         assert await seen_by(node, victim.peer_id) is None
+
+
+async def test_a_peer_cutting_an_exchange_short_is_not_an_error(start_node: StartNode) -> None:
+    node = start_node("--public-addr", "127.0.0.1")
+    async with open_mesh_host(generate("ed25519"), ["/ip4/127.0.0.1/tcp/0"]) as host:
+        peer = await host.dial(node.bootstrap_addr())
+        stream = await host.open_stream(peer, SYNC_PROTOCOL)
+        await stream.write(b"\x00\x00")  # half of a frame's length, then gone
+        await stream.close()
+        await anyio.sleep(1.0)
+        again = await host.open_stream(peer, SYNC_PROTOCOL)
+        await again.write_frame(TableSnapshot(records=()).model_dump_json().encode())
+        assert TableSnapshot.model_validate_json(await again.read_frame()).records
+    assert "Traceback" not in node.log_tail(200)

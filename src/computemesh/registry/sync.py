@@ -179,9 +179,16 @@ class TableSync:
             log.debug("table exchange with %s failed: %s", peer, error)
 
     async def _serve_exchange(self, stream: MeshStream) -> None:
-        with anyio.fail_after(SYNC_TIMEOUT_S):
-            theirs = await stream.read_frame()
-            await stream.write_frame(self._snapshot())
+        # A peer that goes away or stalls mid-exchange is ordinary network weather, as
+        # on the dialing side: a line at debug level, not an error with a traceback.
+        try:
+            with anyio.fail_after(SYNC_TIMEOUT_S):
+                theirs = await stream.read_frame()
+                await stream.write_frame(self._snapshot())
+        except (ComputemeshError, TimeoutError) as error:
+            log.debug("table exchange from %s failed: %s", stream.remote_peer, error)
+            await stream.reset()
+            return
         self._merge_snapshot(theirs)
 
     # -- connections -------------------------------------------------------------
