@@ -6,6 +6,7 @@ only the revocation announcement can make the other replica refuse in time.
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -36,57 +37,62 @@ def _refused_within(url: str, key: str, seconds: float) -> bool:
     return False
 
 
-def test_a_key_deleted_at_one_replica_is_refused_at_the_other(
-    start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str, redis_url: str
-) -> None:
-    settings = {"redis_url": redis_url, "key_cache_ttl": LONG_CACHE_S}
-    first = start_gateway([upstream.url], sqlite_url, **settings)
-    second = start_gateway([upstream.url], sqlite_url, **settings)
+class Replicas(NamedTuple):
+    """Two gateway URLs, and a key (with its id and owner's login) the second remembers."""
+
+    first: str
+    second: str
+    key: str
+    key_id: str
+    token: str
+
+    def delete_key_at_first(self) -> None:
+        http = httpx.Client(base_url=self.first, timeout=30)
+        deleted = http.delete(f"/api/api-keys/{self.key_id}", headers=bearer(self.token))
+        assert deleted.json() == {"success": True}
+
+
+def _key_remembered_by_second(
+    start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str, **settings: str
+) -> Replicas:
+    """Two replicas; a key created at the first and used (so remembered) at the second."""
+    first = start_gateway([upstream.url], sqlite_url, key_cache_ttl=LONG_CACHE_S, **settings)
+    second = start_gateway([upstream.url], sqlite_url, key_cache_ttl=LONG_CACHE_S, **settings)
     http = httpx.Client(base_url=first.url, timeout=30)
     token = Wallet().login(http)
     created = new_key(http, token)
-    assert _chat(second.url, created["key"]) == 200  # the second replica now remembers it
+    assert _chat(second.url, created["key"]) == 200
+    return Replicas(first.url, second.url, created["key"], created["id"], token)
 
-    deleted = http.delete(f"/api/api-keys/{created['id']}", headers=bearer(token))
-    assert deleted.json() == {"success": True}
 
-    assert _chat(first.url, created["key"]) == 401
-    assert _refused_within(second.url, created["key"], REFUSED_WITHIN_S)
+def test_a_key_deleted_at_one_replica_is_refused_at_the_other(
+    start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str, redis_url: str
+) -> None:
+    replicas = _key_remembered_by_second(start_gateway, upstream, sqlite_url, redis_url=redis_url)
+    replicas.delete_key_at_first()
+    assert _chat(replicas.first, replicas.key) == 401
+    assert _refused_within(replicas.second, replicas.key, REFUSED_WITHIN_S)
 
 
 def test_without_redis_the_other_replica_still_remembers_the_key(
     start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str
 ) -> None:
     # The contrast that shows the announcement is what refuses the key above.
-    settings = {"key_cache_ttl": LONG_CACHE_S}
-    first = start_gateway([upstream.url], sqlite_url, **settings)
-    second = start_gateway([upstream.url], sqlite_url, **settings)
-    http = httpx.Client(base_url=first.url, timeout=30)
-    token = Wallet().login(http)
-    created = new_key(http, token)
-    assert _chat(second.url, created["key"]) == 200
-    http.delete(f"/api/api-keys/{created['id']}", headers=bearer(token))
-    assert _chat(first.url, created["key"]) == 401
-    assert _chat(second.url, created["key"]) == 200
+    replicas = _key_remembered_by_second(start_gateway, upstream, sqlite_url)
+    replicas.delete_key_at_first()
+    assert _chat(replicas.first, replicas.key) == 401
+    assert _chat(replicas.second, replicas.key) == 200
 
 
 def test_a_replica_that_lost_its_subscription_misses_no_revocation(
     start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str, redis_url: str
 ) -> None:
-    settings = {"redis_url": redis_url, "key_cache_ttl": LONG_CACHE_S}
-    first = start_gateway([upstream.url], sqlite_url, **settings)
-    second = start_gateway([upstream.url], sqlite_url, **settings)
-    http = httpx.Client(base_url=first.url, timeout=30)
-    token = Wallet().login(http)
-    created = new_key(http, token)
-    assert _chat(second.url, created["key"]) == 200
-
+    replicas = _key_remembered_by_second(start_gateway, upstream, sqlite_url, redis_url=redis_url)
     # Cut every subscription, then revoke at once: the announcement may well be sent
     # while the second replica is not listening.
     Redis.from_url(redis_url).client_kill_filter(_type="pubsub")
-    http.delete(f"/api/api-keys/{created['id']}", headers=bearer(token))
-
-    assert _refused_within(second.url, created["key"], REFUSED_WITHIN_S)
+    replicas.delete_key_at_first()
+    assert _refused_within(replicas.second, replicas.key, REFUSED_WITHIN_S)
 
 
 @pytest.mark.parametrize("data", [b"key-1", "key-1"])

@@ -608,6 +608,13 @@ async def test_a_pubsub_peers_address_record_is_verified_once_not_per_message(
         return original(data, domain)
 
     monkeypatch.setattr(pubsub_utils, "consume_envelope", counted)
+    await _deliver_messages(30, before_publishing=opened.clear)
+    # Each RPC carried the same record; at most the first of them was opened.
+    assert len(opened) <= 1, f"{len(opened)} records opened for 30 messages"
+
+
+async def _deliver_messages(count: int, before_publishing: Callable[[], None]) -> None:
+    """Publish ``count`` messages from one host to a subscribed other, all received."""
     received: list[bytes] = []
     async with mesh_host() as publisher, mesh_host() as subscriber:
         await publisher.subscribe(TOPIC, lambda data, author: None, bool)
@@ -615,12 +622,10 @@ async def test_a_pubsub_peers_address_record_is_verified_once_not_per_message(
         await subscriber.dial(address(publisher))
         subscriber_id = ID.from_base58(subscriber.peer_id)
         await eventually(lambda: subscriber_id in publisher._pubsub.peers, "pubsub stream")
-        opened.clear()
-        for index in range(30):
+        before_publishing()
+        for index in range(count):
             await publisher.publish(TOPIC, f"message {index}".encode())
-        await eventually(lambda: len(received) >= 30, "every message arrived")
-        # Each RPC carried the same record; at most the first of them was opened.
-        assert len(opened) <= 1, f"{len(opened)} records opened for 30 messages"
+        await eventually(lambda: len(received) >= count, "every message arrived")
 
 
 # -- a task's parent found by walking every task (task_lookup) ------------------------
@@ -637,19 +642,9 @@ async def test_pubsub_messages_do_not_walk_the_managers_task_tree(
         return original(cls, *tasks)
 
     monkeypatch.setattr(FunctionTask, "iterate_tasks", classmethod(counted))
-    received: list[bytes] = []
-    async with mesh_host() as publisher, mesh_host() as subscriber:
-        await publisher.subscribe(TOPIC, lambda data, author: None, bool)
-        await subscriber.subscribe(TOPIC, lambda data, author: received.append(data), bool)
-        await subscriber.dial(address(publisher))
-        subscriber_id = ID.from_base58(subscriber.peer_id)
-        await eventually(lambda: subscriber_id in publisher._pubsub.peers, "pubsub stream")
-        walks.clear()
-        for index in range(30):
-            await publisher.publish(TOPIC, f"message {index}".encode())
-        await eventually(lambda: len(received) >= 30, "every message arrived")
-        # Each received message is handled in a task of its own (run_task).
-        assert walks == [], f"{len(walks)} walks of the task tree for 30 messages"
+    await _deliver_messages(30, before_publishing=walks.clear)
+    # Each received message is handled in a task of its own (run_task).
+    assert walks == [], f"{len(walks)} walks of the task tree for 30 messages"
 
 
 async def test_a_task_started_by_a_managed_task_is_its_child() -> None:
