@@ -609,8 +609,10 @@ async def test_a_pubsub_peers_address_record_is_verified_once_not_per_message(
 
     monkeypatch.setattr(pubsub_utils, "consume_envelope", counted)
     await _deliver_messages(30, before_publishing=opened.clear)
-    # Each RPC carried the same record; at most the first of them was opened.
-    assert len(opened) <= 1, f"{len(opened)} records opened for 30 messages"
+    # Each RPC carried the same record; at most the first of them was opened. The
+    # subscriber's own first RPC (its subscription) may still land after the clear, and
+    # its record is opened once too: one per direction, never one per message.
+    assert len(opened) <= 2, f"{len(opened)} records opened for 30 messages"
 
 
 async def _deliver_messages(count: int, before_publishing: Callable[[], None]) -> None:
