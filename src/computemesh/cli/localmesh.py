@@ -25,15 +25,23 @@ STOP_TIMEOUT_S = 15.0
 LISTEN_PORTS = range(20000, 32768)
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port that is free now and outside the ephemeral range."""
+    """A loopback port that is free now, outside the ephemeral range, and not handed out
+    before by this process (a node started a moment ago may not have bound its port yet:
+    50 random picks would collide about one time in ten)."""
     for _ in range(1000):
         port = random.choice(LISTEN_PORTS)
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        _handed_out.add(port)
         return port
     raise RuntimeError(f"no free port in {LISTEN_PORTS}")
 
