@@ -24,6 +24,7 @@ from computemesh.inference import LoadProgress
 from computemesh.node.api.state import NodeState
 from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
+from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
@@ -176,6 +177,7 @@ async def _serve(
         tasks.start_soon(bootstrapper.run)
         tasks.start_soon(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
         tasks.start_soon(report_load, state.load, sync.own, sync.publish_now)
+        tasks.start_soon(watch_loop_lag, sync.counts)
         tasks.start_soon(_serve_http, settings, state, stopping)
         tasks.start_soon(_wait_for_signal, stopping)
         log.info("node %s listening on %s", host.peer_id, ", ".join(host.listen_addrs()))

@@ -65,6 +65,7 @@ class TableSync:
         self._max_peers = max_peers
         self._clock = clock
         self._changed = anyio.Event()
+        self._changed_at = 0.0
         self._backoff: dict[PeerId, tuple[float, float]] = {}
         self._unconnected_since: dict[PeerId, float] = {}
         self._tasks: TaskGroup | None = None
@@ -91,6 +92,8 @@ class TableSync:
         """Our own record changed: sign it now (the API sees it at once) and gossip it."""
         self._latest = self._sign_own()
         self._accept(self._latest)
+        if not self._changed.is_set():
+            self._changed_at = anyio.current_time()
         self._changed.set()
 
     async def leave(self) -> None:
@@ -121,8 +124,12 @@ class TableSync:
             if not self._changed.is_set():  # the refresh interval passed: re-sign
                 self._latest = self._sign_own()
                 self._accept(self._latest)
-            self._changed = anyio.Event()
+            changed, self._changed = self._changed, anyio.Event()
             await self._publish(self._latest)
+            if changed.is_set():
+                # From the change to pubsub having queued it for every peer.
+                delay_ms = int((anyio.current_time() - self._changed_at) * 1000)
+                self.counts["publish_delay_last_ms"] = delay_ms
 
     # -- incoming records ------------------------------------------------------
 
