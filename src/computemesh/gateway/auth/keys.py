@@ -1,11 +1,19 @@
 """Create, list, deactivate and resolve API keys; ``last_used`` is kept behind the request.
 
 A resolved key is remembered for ``cache_ttl`` seconds so a busy key costs no database
-read per request. Deactivating drops it from this process's memory at once (the next
-use here is refused) and, with Redis configured, announces it (``auth.revocations``) so
-every other replica forgets it too: the next use anywhere is refused. While a replica
-is not subscribed to those announcements it trusts nothing it remembered. Without
-Redis, another replica that remembers the key refuses it within ``cache_ttl``.
+read per request. What deactivation guarantees:
+
+- on the replica that did it, the next use is refused: the database write and
+  dropping the key from memory both happen before ``deactivate`` returns;
+- with Redis, the key id is also published (``auth.revocations``) before it returns,
+  and every other replica forgets the key as the message arrives, milliseconds
+  later: a use after that is refused anywhere;
+- a replica not subscribed to those announcements (starting, or after noticing a lost
+  link: a broken connection at once, a silent one within a few seconds) trusts nothing
+  it remembered and reads the database, and forgets everything when subscribed again;
+- without Redis, or if publishing fails, another replica that remembers the key
+  refuses it within ``cache_ttl``.
+
 Unknown keys are never remembered, so guessing cannot fill the memory.
 """
 
