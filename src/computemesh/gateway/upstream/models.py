@@ -49,19 +49,34 @@ def models_from_table(table: object, blockchain: str, price: str) -> list[ModelI
         for service in peer.get("service") or []:
             if not isinstance(service, dict) or service.get("status", "online") != "online":
                 continue
-            groups = _groups(service.get("identity_group") or [])
-            model = groups.get("model")
-            if model and model not in seen:
-                seen[model] = ModelInfo(
-                    id=model,
-                    description=f"AI model available on {_device(peer, service)}",
-                    author=str(peer.get("owner") or ""),
-                    blockchain=blockchain,
-                    price=groups.get("price", price),
-                    tags=[_tag(str(service.get("name", "")))],
-                    hugging_face_id=groups.get("hf"),
-                )
+            for info in _offered(peer, service, blockchain, price):
+                seen.setdefault(info.id, info)
     return list(seen.values())
+
+
+def _offered(
+    peer: dict[str, Any], service: dict[str, Any], blockchain: str, price: str
+) -> list[ModelInfo]:
+    """Every ``model=`` entry of one service: a node's engine offers all its models as one."""
+    entries = service.get("identity_group") or []
+    groups = _groups(entries)
+    return [
+        ModelInfo(
+            id=model,
+            description=f"AI model available on {_device(peer, service)}",
+            author=str(peer.get("owner") or ""),
+            blockchain=blockchain,
+            price=groups.get("price", price),
+            tags=[_tag(str(service.get("name", "")))],
+            hugging_face_id=groups.get("hf"),
+        )
+        for model in _values(entries, "model")
+    ]
+
+
+def _values(entries: list[Any], key: str) -> list[str]:
+    pairs = (str(entry).partition("=") for entry in entries)
+    return [value for found, eq, value in pairs if eq and found == key and value]
 
 
 def _groups(entries: list[Any]) -> dict[str, str]:
