@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
@@ -104,12 +105,20 @@ async def measure(
     rps: dict[str, list[float]] = {name: [] for name in urls}
     ttfc: dict[str, list[float]] = {name: [] for name in urls}
     cps: dict[str, list[float]] = {name: [] for name in urls}
+    # One client per path: a shared pool would carry every path's connections, and
+    # httpx's pool work grows with them (measured: direct fell from 1200 to 460 req/s
+    # once the other paths had run), so each path would pay for the others.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        for url in urls.values():  # warm connections and streams
-            await latencies(client, url, 50)
+    async with AsyncExitStack() as stack:
+        clients = {
+            name: await stack.enter_async_context(httpx.AsyncClient(timeout=60, limits=limits))
+            for name in urls
+        }
+        for name, url in urls.items():  # warm connections and streams
+            await latencies(clients[name], url, 50)
         for _ in range(args.rounds):
             for name, url in urls.items():
+                client = clients[name]
                 lat[name] += await latencies(client, url, args.requests // args.rounds)
                 before = cpu_seconds(entry)
                 rps[name].append(await throughput(client, url, args.burst, 32))
