@@ -96,6 +96,20 @@ def test_local_service_forward_and_path_tricks(
         assert body["error"]["code"] == "invalid_path"  # type: ignore[index]
 
 
+def test_cookies_an_upstream_sets_reach_only_the_client_that_got_them(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    """The node forwards for many clients: it must not keep one client's cookies."""
+    echo = upstream(upstreams, "--name", "echo")
+    node = start_node("--service", f"echo={echo.url}", "--standalone")
+    base = f"{node.url}/v1/_service/echo/echo/x"
+
+    first = httpx.get(base, params={"set-cookie": "session=alice"})
+    assert first.headers["set-cookie"] == "session=alice"  # passed on to its client
+    second = httpx.get(base).json()
+    assert "cookie" not in second["headers"]
+
+
 def test_global_service_routes_by_model_and_says_who_served(
     start_node: StartNode, upstreams: list[UpstreamProcess]
 ) -> None:

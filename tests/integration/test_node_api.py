@@ -131,8 +131,8 @@ async def remote_client() -> AsyncIterator[httpx.AsyncClient]:
         sync = TableSync(host, identity.sign, own, refresh=5, max_peers=8)
         sync.publish_now()
         settings = NodeSettings(admin_token=SecretStr("a-real-admin-token-value"))
-        async with open_http_client(host, PeerDirectory(sync)) as (http, directory):
-            state = build_state(settings, sync, http, directory)
+        async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
+            state = build_state(settings, sync, clients, directory)
             transport = httpx.ASGITransport(app=create_app(state), client=("203.0.113.7", 4000))
             async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
                 yield client

@@ -62,7 +62,7 @@ class Upstream:
 
     async def echo(self, request: Request) -> Response:
         body = await request.body()
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "name": self.args.name,
                 "method": request.method,
@@ -72,6 +72,10 @@ class Upstream:
                 "body_bytes": len(body),
             }
         )
+        # ``?set-cookie=name=value`` answers with that cookie, to show nothing keeps it.
+        if cookie := request.query_params.get("set-cookie"):
+            response.headers.append("set-cookie", cookie)
+        return response
 
     async def ipfs_add(self, request: Request) -> Response:
         """What a kubo node's ``/api/v0/add`` answers, for one file of one raw block."""

@@ -10,8 +10,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from computemesh import __version__
 from computemesh.errors import InvalidRequestError
 from computemesh.node.api import aicn
-from computemesh.node.api.forward.errors import error_response, forward_error_response
-from computemesh.node.api.forward.routes import entry_router, service_router
+from computemesh.node.api.forward.errors import (
+    forward_error_response,
+    internal_error_response,
+    unsafe_path_response,
+)
+from computemesh.node.api.forward.lane import ForwardingLane
+from computemesh.node.api.forward.routes import (
+    ENTRY_ROUTES,
+    PEER_ROUTES,
+    entry_router,
+    service_router,
+)
 from computemesh.node.api.localai.router import router as localai_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
@@ -24,8 +34,8 @@ from computemesh.routing.paths import UnsafePath
 log = logging.getLogger(__name__)
 
 
-def create_app(state: NodeState) -> FastAPI:
-    """What clients of this node reach on its HTTP port."""
+def create_app(state: NodeState) -> ForwardingLane:
+    """What clients of this node reach on its HTTP port (FastAPI behind the forwarding lane)."""
     app = _base_app(
         state, "A computemesh node: the OCF node-table API, mesh routing and the OpenAI API."
     )
@@ -37,10 +47,10 @@ def create_app(state: NodeState) -> FastAPI:
     for router in aicn.routers:
         app.include_router(router)
     app.include_router(localai_router)
-    return app
+    return ForwardingLane(app, state, ENTRY_ROUTES)
 
 
-def create_peer_app(state: NodeState) -> FastAPI:
+def create_peer_app(state: NodeState) -> ForwardingLane:
     """What other nodes reach over ``/libp2p-http``: health, read-only views, local services.
 
     Operator endpoints and the mesh entry points (``/v1/p2p``, ``/v1/service``) are
@@ -51,7 +61,7 @@ def create_peer_app(state: NodeState) -> FastAPI:
     app.include_router(service_router)
     for router in aicn.peer_routers:
         app.include_router(router)
-    return app
+    return ForwardingLane(app, state, PEER_ROUTES)
 
 
 def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastAPI:
@@ -103,10 +113,9 @@ async def _forward_failed(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unsafe_path(request: Request, error: Exception) -> JSONResponse:
-    return error_response(400, str(error), "invalid_path", "invalid_request_error")
+    return unsafe_path_response(error)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    """A bug must still answer in the surface's format, never with a traceback."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse({"error": f"internal error ({type(error).__name__})"}, status_code=500)
+    return internal_error_response(error)

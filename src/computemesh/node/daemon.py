@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import anyio
@@ -21,13 +22,15 @@ from computemesh import __version__, jointoken
 from computemesh.config import NodeSettings
 from computemesh.hardware.summary import summary
 from computemesh.inference import LoadProgress
-from computemesh.node.api.state import NodeState
+from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
+from computemesh.node.response_writes import hold_response_heads
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
+from computemesh.p2phttp.direct import DirectSender
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
@@ -88,8 +91,8 @@ async def _run_mesh_node(
         sync = TableSync(
             host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
-        async with open_http_client(host, PeerDirectory(sync)) as (http, directory):
-            state = build_state(settings, sync, http, directory, projects)
+        async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
+            state = build_state(settings, sync, clients, directory, projects)
             peer_app: Any = create_peer_app(state)
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app))
             bootstrapper = _bootstrapper(settings, host, token)
@@ -99,23 +102,26 @@ async def _run_mesh_node(
 @asynccontextmanager
 async def open_http_client(
     host: MeshHost, directory: PeerDirectory
-) -> AsyncIterator[tuple[httpx.AsyncClient, PeerDirectory]]:
-    """One client for every forward: plain HTTP to local upstreams, libp2p:// to peers."""
-    mounts: dict[str, httpx.AsyncBaseTransport] = {
-        "libp2p://": H11Transport(
-            mesh_pool(host, directory.addresses), peer_locator(directory.resolve)
-        ),
-        "http://": H11Transport(ChannelPool(open_tcp), tcp_locator),
-    }
-    # trust_env=False: forwarding must never go through a proxy named in the environment.
-    async with httpx.AsyncClient(mounts=mounts, trust_env=False, follow_redirects=False) as http:
-        yield http, directory
+) -> AsyncIterator[tuple[HttpClients, PeerDirectory]]:
+    """Plain HTTP to local upstreams and libp2p:// to peers, over the same pooled transports."""
+    mesh = H11Transport(mesh_pool(host, directory.addresses), peer_locator(directory.resolve))
+    tcp = H11Transport(ChannelPool(open_tcp), tcp_locator)
+    forwarding = DirectSender({"libp2p": mesh, "http": tcp})
+    # trust_env=False: a proxy named in the environment must never see these requests;
+    # no cookie is kept, as a node calls out for many different users.
+    async with httpx.AsyncClient(
+        mounts={"libp2p://": mesh, "http://": tcp},
+        trust_env=False,
+        follow_redirects=False,
+        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+    ) as http:
+        yield HttpClients(http, forwarding), directory
 
 
 def build_state(
     settings: NodeSettings,
     sync: TableSync,
-    http: httpx.AsyncClient,
+    clients: HttpClients,
     directory: PeerDirectory,
     projects: ProjectStore | None = None,
 ) -> NodeState:
@@ -125,7 +131,7 @@ def build_state(
         total=settings.forward_total_timeout,
     )
     dispatcher = Dispatcher(
-        http=http,
+        http=clients.forwarding,
         rows=lambda: view.rows(sync, time.time(), settings.online_window),
         local_url=sync.own.service_url,
         strategy=settings.routing_strategy,
@@ -137,7 +143,8 @@ def build_state(
         sync=sync,
         online_window=settings.online_window,
         admin_token=settings.admin_token,
-        http=http,
+        http=clients.http,
+        forwarding=clients.forwarding,
         directory=directory,
         dispatcher=dispatcher,
         load=LoadMeter(),
@@ -191,6 +198,7 @@ async def _serve(
 
 
 async def _serve_http(settings: NodeSettings, state: NodeState, stopping: anyio.Event) -> None:
+    hold_response_heads()
     config = HypercornConfig()
     config.bind = [f"{settings.http_host}:{settings.http_port}"]
     config.accesslog = None

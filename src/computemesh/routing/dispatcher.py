@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import httpx
-
 from computemesh.ids import PeerId
+from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.view import PeerRow
 from computemesh.routing.candidates import Candidate, Fields, find_candidates
 from computemesh.routing.errors import AllAttemptsFailed, ForwardError, NoProvider, Unreachable
@@ -30,7 +29,7 @@ SERVED_BY = "x-computing-node"
 
 @dataclass
 class Dispatcher:
-    http: httpx.AsyncClient
+    http: DirectSender
     rows: Rows
     local_url: LocalUrl
     strategy: Strategy = "p2c"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
+from computemesh.p2phttp.direct import DirectSender
 from computemesh.routing.errors import DeadlineExceeded, Unreachable
 from computemesh.routing.headers import Headers, end_to_end
 
@@ -78,7 +79,7 @@ class Forwarded:
 
 
 async def forward(
-    http: httpx.AsyncClient, url: str, request: Outbound, timeouts: Timeouts, deadline: float
+    http: DirectSender, url: str, request: Outbound, timeouts: Timeouts, deadline: float
 ) -> Forwarded:
     """Send ``request`` to ``url``; raise ``Unreachable`` or ``DeadlineExceeded`` on failure."""
     started = time.monotonic()
@@ -88,9 +89,7 @@ async def forward(
     timeout = httpx.Timeout(
         connect=timeouts.connect, read=timeouts.first_byte, write=timeouts.connect, pool=remaining
     )
-    outbound = http.build_request(
-        request.method, url, headers=request.headers, content=request.body, timeout=timeout
-    )
+    outbound = http.build(request.method, url, request.headers, request.body, timeout)
     limit = min(remaining, timeouts.first_byte + timeouts.connect)
     try:
         with anyio.fail_after(limit):
@@ -101,9 +100,9 @@ async def forward(
         raise Unreachable(f"no answer from {url} within {limit:.0f} s") from error
 
 
-async def _send(http: httpx.AsyncClient, outbound: httpx.Request, started: float) -> Forwarded:
+async def _send(http: DirectSender, outbound: httpx.Request, started: float) -> Forwarded:
     try:
-        response = await http.send(outbound, stream=True)
+        response = await http.send(outbound)
     except httpx.HTTPError as error:
         raise Unreachable(f"{outbound.url}: {error or type(error).__name__}") from error
     try:

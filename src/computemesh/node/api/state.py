@@ -6,6 +6,7 @@ import httpx
 from pydantic import SecretStr
 
 from computemesh.config import NodeSettings
+from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.projects import ProjectStore
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
@@ -15,11 +16,20 @@ from computemesh.routing.load import LoadMeter
 
 
 @dataclass(frozen=True)
+class HttpClients:
+    http: httpx.AsyncClient
+    """Calls this node makes for itself (an IPFS node's API)."""
+    forwarding: DirectSender
+    """Requests relayed for clients, sent as they are."""
+
+
+@dataclass(frozen=True)
 class NodeState:
     sync: TableSync
     online_window: float
     admin_token: SecretStr | None
     http: httpx.AsyncClient
+    forwarding: DirectSender
     directory: PeerDirectory
     dispatcher: Dispatcher
     load: LoadMeter

@@ -36,7 +36,8 @@ async def call_peer(
     """POST ``body`` (GET without one) to ``peer``'s peer-safe app; raises ForwardError."""
     method, headers = ("GET", []) if body is None else ("POST", JSON_HEADERS)
     outbound = Outbound(method, path, b"", headers, body or b"")
-    return await forward(state.http, f"libp2p://{peer}{path}", outbound, state.timeouts, until)
+    url = f"libp2p://{peer}{path}"
+    return await forward(state.forwarding, url, outbound, state.timeouts, until)
 
 
 async def relay(forwarded: Forwarded, until: float) -> Response:

@@ -51,7 +51,7 @@ async def call_model(
     outbound = Outbound("POST", "/", b"", JSON_HEADERS, body)
     state.load.started()
     try:
-        forwarded = await forward(state.http, target.api, outbound, state.timeouts, until)
+        forwarded = await forward(state.forwarding, target.api, outbound, state.timeouts, until)
     except Unreachable as error:
         state.load.finished()
         if isinstance(error.__cause__, TimeoutError):
@@ -142,7 +142,7 @@ async def _download(state: NodeState, url: str, until: float) -> bytes:
     """Fetch an image the model left at a URL (it runs on this machine, so it is trusted)."""
     outbound = Outbound("GET", "/", b"", [])
     try:
-        forwarded = await forward(state.http, url, outbound, state.timeouts, until)
+        forwarded = await forward(state.forwarding, url, outbound, state.timeouts, until)
     except Unreachable as error:
         raise AicnError(Code.IPFS, f"cannot download the image at {url}: {error}") from error
     try:

@@ -36,3 +36,12 @@ def error_response(status: int, message: str, code: str, kind: str = "mesh_error
 def forward_error_response(error: ForwardError) -> JSONResponse:
     status = _STATUS.get(type(error), 502)
     return error_response(status, str(error), error.code)
+
+
+def unsafe_path_response(error: Exception) -> JSONResponse:
+    return error_response(400, str(error), "invalid_path", "invalid_request_error")
+
+
+def internal_error_response(error: Exception) -> JSONResponse:
+    """A bug must still answer in the surface's format, never with a traceback."""
+    return JSONResponse({"error": f"internal error ({type(error).__name__})"}, status_code=500)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from computemesh.ids import PeerId
 from computemesh.node.api.deps import State
 from computemesh.node.api.forward.disconnect import cancel_on_disconnect
+from computemesh.node.api.forward.lane import Handler
 from computemesh.node.api.forward.responses import respond
 from computemesh.node.api.local_target import local_service_url
 from computemesh.node.api.state import NodeState
@@ -70,7 +71,7 @@ async def to_peer(peer_id: str, request: Request, state: State) -> Response:
         raise UnknownPeer(f"unknown peer {peer}: not in this node's table or peer store")
     outbound, deadline = await _outbound(request), _deadline(state)
     url = f"libp2p://{peer}{outbound.target()}"
-    forwarded = await forward(state.http, url, outbound, state.timeouts, deadline)
+    forwarded = await forward(state.forwarding, url, outbound, state.timeouts, deadline)
     return await respond(forwarded, deadline)
 
 
@@ -84,7 +85,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
     state.load.started()
     try:
         forwarded = await forward(
-            state.http, base + outbound.target(), outbound, state.timeouts, deadline
+            state.forwarding, base + outbound.target(), outbound, state.timeouts, deadline
         )
     except BaseException:
         state.load.finished()
@@ -104,3 +105,12 @@ async def to_any_provider(service: str, request: Request, state: State) -> Respo
     if forwarded is None:
         return Response(status_code=499)  # the client left; nobody reads this
     return await respond(forwarded, deadline)
+
+
+# Served first by the forwarding lane (``lane.py``); the routers above describe them.
+ENTRY_ROUTES: dict[str, Handler] = {
+    "p2p": to_peer,
+    "_service": to_local_service,
+    "service": to_any_provider,
+}
+PEER_ROUTES: dict[str, Handler] = {"_service": to_local_service}

@@ -1,0 +1,120 @@
+"""Hypercorn, as the node runs it, sends a small response in one socket write."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from computemesh.cli.localmesh import free_port
+from computemesh.node.response_writes import hold_response_heads
+
+App = Callable[[dict[str, Any], Any, Any], Any]
+
+
+async def small(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+
+async def streamed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for part in (b"one", b"two"):
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b"three"})
+
+
+async def broken(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    raise RuntimeError("the app failed before answering")
+
+
+def with_lifespan(http: App) -> App:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            return await http(scope, receive, send)
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+    return app
+
+
+@asynccontextmanager
+async def serving(app: App) -> AsyncIterator[int]:
+    hold_response_heads()
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    async with trio.open_nursery() as nursery:
+        stop = trio.Event()
+        nursery.start_soon(lambda: serve(with_lifespan(app), config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+        for _ in range(200):
+            try:
+                await (await trio.open_tcp_stream("127.0.0.1", port)).aclose()
+                break
+            except OSError:
+                await trio.sleep(0.01)
+        yield port
+        stop.set()
+
+
+@pytest.fixture
+def server_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bytes]]:
+    """Each ``send_all`` by any trio socket stream: (its local port, the data)."""
+    writes: list[tuple[int, bytes]] = []
+    original = trio.SocketStream.send_all
+
+    async def counted(self: trio.SocketStream, data: Any) -> None:
+        writes.append((self.socket.getsockname()[1], bytes(data)))
+        await original(self, data)
+
+    monkeypatch.setattr(trio.SocketStream, "send_all", counted)
+    return writes
+
+
+async def exchange(port: int) -> bytes:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    await stream.send_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    answer = b""
+    while data := await stream.receive_some():
+        answer += data
+    await stream.aclose()
+    return answer
+
+
+async def test_a_small_response_leaves_in_one_write(
+    server_writes: list[tuple[int, bytes]],
+) -> None:
+    async with serving(small) as port:
+        answer = await exchange(port)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b'{"ok":true}')
+    sent = [data for local, data in server_writes if local == port]
+    assert len(sent) == 1, sent
+    assert sent[0] == answer
+
+
+async def test_a_stream_sends_its_head_with_the_first_chunk(
+    server_writes: list[tuple[int, bytes]],
+) -> None:
+    async with serving(streamed) as port:
+        answer = await exchange(port)
+    sent = [data for local, data in server_writes if local == port]
+    assert sent[0].startswith(b"HTTP/1.1 200")
+    assert sent[0].endswith(b"3\r\none\r\n")
+    assert sent[1:] == [b"3\r\ntwo\r\n", b"5\r\nthree\r\n", b"0\r\n\r\n"]
+    assert answer == b"".join(sent)
+
+
+async def test_an_app_that_fails_before_answering_still_gets_a_500(
+    server_writes: list[tuple[int, bytes]],
+) -> None:
+    async with serving(broken) as port:
+        answer = await exchange(port)
+    assert answer.startswith(b"HTTP/1.1 500")
+    assert len([data for local, data in server_writes if local == port]) == 1
