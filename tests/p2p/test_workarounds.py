@@ -677,6 +677,43 @@ def _tree_depth(manager: Any) -> int:
     return max((depth(root) for root in manager._root_tasks), default=0)
 
 
+# -- a write cancelled after its Noise seal (sealed_frames) ---------------------------
+
+
+def _tcp_stream(host: MeshHost, peer: PeerId) -> Any:
+    """The TCP stream under the Noise session of ``host``'s connection to ``peer``."""
+    (connection,) = network(host).get_connections(ID.from_base58(peer))
+    return connection.muxed_conn.secured_conn.conn.conn.stream
+
+
+async def test_a_write_cancelled_after_its_seal_does_not_break_the_connection() -> None:
+    async with mesh_host() as node, mesh_host() as client:
+        node.set_handler(ECHO, _echo, members_only=False)
+        await client.dial(address(node))
+        stream = await client.open_stream(node.peer_id, ECHO)
+        socket_free = trio.Event()
+
+        async def occupy_the_socket(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+            async with _tcp_stream(client, node.peer_id).write_lock:
+                task_status.started()
+                await socket_free.wait()
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(occupy_the_socket)
+            # The frame is sealed, then waits for the socket until its caller gives up.
+            with trio.move_on_after(0.2):
+                nursery.start_soon(_free_later, socket_free)
+                await stream.write(b"hello")
+        # Without the workaround the node cannot open any later frame and hangs up.
+        assert await _echoes(client, node)
+        assert client.is_connected(node.peer_id)
+
+
+async def _free_later(event: trio.Event) -> None:
+    await trio.sleep(0.5)
+    event.set()
+
+
 # -- redial a peer that came back (allow_redial) --------------------------------------
 
 

@@ -24,7 +24,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
-from computemesh.p2p import sender_record, task_lookup
+from computemesh.p2p import sealed_frames, sender_record, task_lookup
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,10 @@ class _RoomyRpcQueue(RpcQueue):
 
 def patch_module_constants() -> None:
     """Lower the dial floor, widen pubsub queues, batch yamux window updates,
-    check each pubsub peer's address record once, find a task's parent directly."""
+    check each pubsub peer's address record once, find a task's parent directly,
+    send every sealed frame whole."""
     sender_record.install()
+    sealed_frames.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
