@@ -87,14 +87,19 @@ async def exchange(port: int) -> bytes:
     return answer
 
 
+async def answer_and_writes(app: App, writes: list[tuple[int, bytes]]) -> tuple[bytes, list[bytes]]:
+    """One exchange with ``app`` served: what the client got, and the server's writes."""
+    async with serving(app) as port:
+        answer = await exchange(port)
+    return answer, [data for local, data in writes if local == port]
+
+
 async def test_a_small_response_leaves_in_one_write(
     server_writes: list[tuple[int, bytes]],
 ) -> None:
-    async with serving(small) as port:
-        answer = await exchange(port)
+    answer, sent = await answer_and_writes(small, server_writes)
     assert answer.startswith(b"HTTP/1.1 200")
     assert answer.endswith(b'{"ok":true}')
-    sent = [data for local, data in server_writes if local == port]
     assert len(sent) == 1, sent
     assert sent[0] == answer
 
@@ -102,9 +107,7 @@ async def test_a_small_response_leaves_in_one_write(
 async def test_a_stream_sends_its_head_with_the_first_chunk(
     server_writes: list[tuple[int, bytes]],
 ) -> None:
-    async with serving(streamed) as port:
-        answer = await exchange(port)
-    sent = [data for local, data in server_writes if local == port]
+    answer, sent = await answer_and_writes(streamed, server_writes)
     assert sent[0].startswith(b"HTTP/1.1 200")
     assert sent[0].endswith(b"3\r\none\r\n")
     assert sent[1:] == [b"3\r\ntwo\r\n", b"5\r\nthree\r\n", b"0\r\n\r\n"]
@@ -114,7 +117,6 @@ async def test_a_stream_sends_its_head_with_the_first_chunk(
 async def test_an_app_that_fails_before_answering_still_gets_a_500(
     server_writes: list[tuple[int, bytes]],
 ) -> None:
-    async with serving(broken) as port:
-        answer = await exchange(port)
+    answer, sent = await answer_and_writes(broken, server_writes)
     assert answer.startswith(b"HTTP/1.1 500")
-    assert len([data for local, data in server_writes if local == port]) == 1
+    assert len(sent) == 1
