@@ -86,6 +86,14 @@ async def _new_key(replica: Replica) -> tuple[ApiKeyRecord, str]:
     return await replica.keys.create(user.id, "test key")
 
 
+async def _deactivated_after_b_resolved_it(a: Replica, b: Replica) -> str:
+    """A key created at ``a``, resolved (so remembered) at ``b``, then deactivated at ``a``."""
+    record, key = await _new_key(a)
+    await b.keys.resolve(key)
+    await a.keys.deactivate(record.user_id, record.id)
+    return key
+
+
 def test_a_key_deactivated_at_one_replica_is_refused_at_the_other(
     sqlite_url: str, redis_url: str
 ) -> None:
@@ -107,9 +115,7 @@ def test_without_announcements_the_other_replica_still_remembers_the_key(
     # The contrast that shows the announcement is what refuses the key above.
     async def scenario() -> None:
         async with replica(sqlite_url, redis_url) as a, replica(sqlite_url, None) as b:
-            record, key = await _new_key(a)
-            await b.keys.resolve(key)
-            await a.keys.deactivate(record.user_id, record.id)
+            key = await _deactivated_after_b_resolved_it(a, b)
             assert await _refused(a.keys, key)
             assert not await _refused(b.keys, key)
 
@@ -122,9 +128,7 @@ def test_a_replica_not_subscribed_trusts_nothing_it_remembered(sqlite_url: str) 
 
     async def scenario() -> None:
         async with replica(sqlite_url, None) as a, replica(sqlite_url, nowhere) as b:
-            record, key = await _new_key(a)
-            await b.keys.resolve(key)
-            await a.keys.deactivate(record.user_id, record.id)
+            key = await _deactivated_after_b_resolved_it(a, b)
             assert await _refused(b.keys, key)
 
     asyncio.run(scenario())
