@@ -7,6 +7,7 @@ shutdown in ``host.py``) is removed. All hosts are real and listen on 127.0.0.1.
 
 import gc
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTr
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.security.secio import transport as secio
+from libp2p.stream_muxer.yamux import yamux as yamux_module
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 from libp2p.tools.anyio_service import Service, background_trio_service
 from libp2p.tools.anyio_service.trio_tasks import FunctionTask
@@ -794,3 +796,42 @@ async def test_a_read_cancelled_after_taking_bytes_keeps_them(
             received = await stream.read(5)
         monkeypatch.undo()
         assert received == b"first"
+
+
+async def test_relaying_messages_does_not_read_the_environment_per_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lookups = [0]
+    original = os.getenv
+
+    def counted(name: str, default: Any = None) -> Any:
+        if name.startswith("PY_YAMUX_"):
+            lookups[0] += 1
+        return original(name, default)
+
+    async with mesh_host() as node, mesh_host() as client:
+        node.set_handler(PINGPONG, _pong, members_only=False)
+        await client.dial(address(node))
+        stream = await client.open_stream(node.peer_id, PINGPONG)
+        monkeypatch.setattr(os, "getenv", counted)
+        for _ in range(50):
+            await stream.write(b"event")
+            assert await stream.read_exactly(5) == b"event"
+        assert lookups[0] == 0, f"{lookups[0]} PY_YAMUX_* lookups for 100 frames read"
+
+
+async def test_a_frame_body_that_never_arrives_still_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with mesh_host():  # a host installs the workarounds
+        monkeypatch.setattr(yamux_module, "_yamux_data_read_timeout", lambda: 0.05)
+        muxer: Any = object.__new__(Yamux)
+        muxer.secured_conn = _SilentConnection()
+        with pytest.raises(trio.TooSlowError):
+            await muxer._read_data_body(10)
+
+
+class _SilentConnection:
+    async def read(self, n: int = -1) -> bytes:
+        await trio.sleep_forever()
+        return b""

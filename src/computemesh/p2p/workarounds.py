@@ -24,7 +24,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
-from computemesh.p2p import sealed_frames, sender_record, task_lookup
+from computemesh.p2p import sealed_frames, sender_record, task_lookup, yamux_tuning
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def patch_module_constants() -> None:
     send every sealed frame whole."""
     sender_record.install()
     sealed_frames.install()
+    yamux_tuning.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
@@ -80,26 +81,41 @@ async def _window_update_with_hysteresis(stream: Any, *, bytes_read: int = 0) ->
     ``read`` takes bytes out of the buffer and only then awaits this update; a
     cancellation there (a timeout, a task group closing) dropped the bytes. The
     update is shielded, with a bound so a stuck connection cannot hold it forever.
+
+    Most reads owe nothing yet. Nothing in py-libp2p awaits while it holds the
+    window lock, so the books are kept without taking it (no await, so no other task
+    can run in between); only a read that owes an update pays for a shielded send.
     """
-    with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
-        await _credit_sender(stream, bytes_read)
+    if stream.window_lock.locked():  # kept exact should a holder ever await
+        with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
+            async with stream.window_lock:
+                total = _credit_due(stream, bytes_read)
+            await _send_credit(stream, total)
+        return
+    total = _credit_due(stream, bytes_read)
+    if total > 0:
+        with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
+            await _send_credit(stream, total)
 
 
-async def _credit_sender(stream: Any, bytes_read: int) -> None:
-    total = 0
-    async with stream.window_lock:
-        stream._pending_recv_release += bytes_read
-        buffered = len(stream.conn.stream_buffers.get(stream.stream_id, b""))
-        consumed = stream.target_recv_window - (stream.recv_window + buffered)
-        threshold = stream._grow_threshold()
-        if consumed > 0 and consumed >= threshold:
-            total = stream._grow_to_delta(buffered) + stream._apply_autotune_epoch(buffered)
-            stream._pending_recv_release = 0
-        elif stream._pending_recv_release >= threshold > 0:
-            total = stream._pending_recv_release
-            stream.recv_window += total
-            stream._pending_recv_release = 0
-            total += stream._apply_autotune_epoch(buffered)
+def _credit_due(stream: Any, bytes_read: int) -> int:
+    """Record ``bytes_read`` as consumed; the credit to send the sender now, or 0."""
+    stream._pending_recv_release += bytes_read
+    buffered = len(stream.conn.stream_buffers.get(stream.stream_id, b""))
+    consumed = stream.target_recv_window - (stream.recv_window + buffered)
+    threshold = stream._grow_threshold()
+    if consumed > 0 and consumed >= threshold:
+        stream._pending_recv_release = 0
+        return int(stream._grow_to_delta(buffered) + stream._apply_autotune_epoch(buffered))
+    if stream._pending_recv_release >= threshold > 0:
+        total = int(stream._pending_recv_release)
+        stream.recv_window += total
+        stream._pending_recv_release = 0
+        return total + int(stream._apply_autotune_epoch(buffered))
+    return 0
+
+
+async def _send_credit(stream: Any, total: int) -> None:
     if total > 0:
         await stream.send_window_update(total, skip_lock=True)
 

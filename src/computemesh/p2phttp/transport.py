@@ -58,14 +58,11 @@ class H11Transport(httpx.AsyncBaseTransport):
         self, destination: str, request: httpx.Request, limit: float | None
     ) -> H11Channel:
         try:
-            with anyio.fail_after(limit):
+            with anyio.move_on_after(limit):
                 return await self._pool.open(destination)
-        except TimeoutError as error:
-            raise httpx.ConnectTimeout(
-                f"no connection to {destination} in {limit} s", request=request
-            ) from error
         except MeshError as error:
             raise httpx.ConnectError(str(error), request=request) from error
+        raise httpx.ConnectTimeout(f"no connection to {destination} in {limit} s", request=request)
 
     async def _exchange(
         self,
@@ -93,7 +90,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         target = request.url.raw_path
         headers = [(name, value) for name, value in request.headers.raw]
         try:
-            with anyio.fail_after(limit):
+            with anyio.move_on_after(limit):
                 head = channel.encode(
                     h11.Request(method=request.method, target=target, headers=headers)
                 )
@@ -103,16 +100,16 @@ class H11Transport(httpx.AsyncBaseTransport):
                     await channel.write(head + channel.encode(h11.Data(data=chunk)))
                     head = b""
                 await channel.write(head + channel.encode(h11.EndOfMessage()))
-        except TimeoutError as error:
-            raise httpx.WriteTimeout("sending the request timed out", request=request) from error
+                return
         except _ERRORS as error:
             raise httpx.WriteError(str(error), request=request) from error
+        raise httpx.WriteTimeout("sending the request timed out", request=request)
 
     async def _receive_head(
         self, channel: H11Channel, request: httpx.Request, limit: float | None
     ) -> h11.Response:
         try:
-            with anyio.fail_after(limit):
+            with anyio.move_on_after(limit):
                 while True:
                     event = await channel.next_event()
                     if isinstance(event, h11.Response):
@@ -122,10 +119,9 @@ class H11Transport(httpx.AsyncBaseTransport):
                             f"the server closed the connection before answering ({event})",
                             request=request,
                         )
-        except TimeoutError as error:
-            raise httpx.ReadTimeout("no response head in time", request=request) from error
         except _ERRORS as error:
             raise httpx.ReadError(str(error), request=request) from error
+        raise httpx.ReadTimeout("no response head in time", request=request)
 
 
 class _ResponseBody(httpx.AsyncByteStream):
@@ -158,12 +154,11 @@ class _ResponseBody(httpx.AsyncByteStream):
 
     async def _next(self) -> Any:
         try:
-            with anyio.fail_after(self._limit):
+            with anyio.move_on_after(self._limit):
                 return await self._channel.next_event()
-        except TimeoutError as error:
-            raise httpx.ReadTimeout("response body stalled", request=self._request) from error
         except _ERRORS as error:
             raise httpx.ReadError(str(error), request=self._request) from error
+        raise httpx.ReadTimeout("response body stalled", request=self._request)
 
     async def aclose(self) -> None:
         if self._closed:

@@ -61,18 +61,19 @@ class ForwardedResponse(StreamingResponse):
 
     async def _body(self) -> AsyncIterator[bytes]:
         chunks = self._forwarded.chunks()
+        problem = "the request deadline passed while streaming"
         while True:
+            chunk: bytes | None = None
             # The deadline is applied per chunk: a cancel scope must not span a yield.
             try:
-                with anyio.fail_after(max(self._deadline - time.monotonic(), 0)):
+                with anyio.move_on_after(max(self._deadline - time.monotonic(), 0)):
                     chunk = await anext(chunks)
             except StopAsyncIteration:
                 return
-            except TimeoutError:
-                problem = "the request deadline passed while streaming"
-                break
             except httpx.HTTPError as error:
                 problem = f"the provider's stream broke: {error or type(error).__name__}"
+                break
+            if chunk is None:  # the deadline passed
                 break
             yield chunk
         log.warning("forwarded stream cut: %s", problem)
