@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.machine import python_speed_line
 from tests.support.processes import UpstreamProcess, start_upstream
 
 from computemesh.cli.localmesh import LocalNode, wait_until
@@ -210,6 +211,7 @@ def main() -> None:
                 entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
                 results = trio.run(measure, paths(upstream, a, b), args, entry)
             report(results)
+            console.print(python_speed_line())
     finally:
         for node in nodes:
             node.stop()

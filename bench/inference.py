@@ -31,6 +31,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.machine import python_speed_line
+
 from computemesh.cli.localmesh import LocalNode, wait_until
 
 console = Console()
@@ -189,6 +191,7 @@ def main() -> None:
             for node in (entry, provider):
                 node.stop()
     report(found, rates)
+    console.print(python_speed_line())
 
 
 if __name__ == "__main__":
