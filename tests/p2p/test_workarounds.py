@@ -835,3 +835,28 @@ class _SilentConnection:
     async def read(self, n: int = -1) -> bytes:
         await trio.sleep_forever()
         return b""
+
+
+class _TaskSteps(trio.abc.Instrument):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.count += 1
+
+
+async def test_a_round_trip_takes_few_turns_of_the_scheduler() -> None:
+    async with mesh_host() as node, mesh_host() as client:
+        node.set_handler(PINGPONG, _pong, members_only=False)
+        await client.dial(address(node))
+        stream = await client.open_stream(node.peer_id, PINGPONG)
+        steps = _TaskSteps()
+        trio.lowlevel.add_instrument(steps)
+        try:
+            for _ in range(100):
+                await stream.write(b"event")
+                assert await stream.read_exactly(5) == b"event"
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        # Measured: about 1,000 task steps with free locks taken at once, 3,000 without.
+        assert steps.count < 1500, f"{steps.count} task steps for 100 round trips"

@@ -24,7 +24,13 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
-from computemesh.p2p import sealed_frames, sender_record, task_lookup, yamux_tuning
+from computemesh.p2p import (
+    quick_locks,
+    sealed_frames,
+    sender_record,
+    task_lookup,
+    yamux_tuning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ def patch_module_constants() -> None:
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
+    quick_locks.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
