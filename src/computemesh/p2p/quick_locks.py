@@ -4,8 +4,8 @@
 goes through the scheduler (one more turn of the event loop, an ``epoll_wait`` among it)
 before it continues. py-libp2p takes such a lock at nearly every layer of every frame:
 the TCP stream's read and write locks, the stream's state lock, yamux's stream table
-and write locks, the window lock. Relaying one small message cost about six of these
-turns at each end, none of which waited for anything.
+and write locks, a stream's writer lock and its window lock. Relaying one small
+message cost about six of these turns at each end, none of which waited for anything.
 
 The locks on that path are replaced, as each object is built, by :class:`QuickLock`:
 the same mutual exclusion, handed over in arrival order like trio's, but a free lock
@@ -23,7 +23,8 @@ from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 _LOCKS_BY_CLASS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (TrioTCPStream, ("read_lock", "write_lock")),
     (NetStream, ("_state_lock",)),
-    (YamuxStream, ("window_lock",)),
+    # A yamux stream's writer takes and releases its write lock in one task.
+    (YamuxStream, ("window_lock", "rw_lock._writer_lock")),
     (Yamux, ("streams_lock", "_write_lock")),
 )
 _PATCHED = "_computemesh_quick_locks"
@@ -72,6 +73,10 @@ def _with_quick_locks(init: Callable[..., None], names: tuple[str, ...]) -> Call
     def quick_init(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         for name in names:
-            setattr(self, name, QuickLock())
+            *path, attribute = name.split(".")
+            holder = self
+            for step in path:
+                holder = getattr(holder, step)
+            setattr(holder, attribute, QuickLock())
 
     return quick_init
