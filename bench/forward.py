@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.clients import client_limits
 from bench.machine import python_speed_line
 from tests.support.processes import UpstreamProcess, start_upstream
 
@@ -109,7 +110,7 @@ async def measure(
     # One client per path: a shared pool would carry every path's connections, and
     # httpx's pool work grows with them (measured: direct fell from 1200 to 460 req/s
     # once the other paths had run), so each path would pay for the others.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = client_limits(64)
     async with AsyncExitStack() as stack:
         clients = {
             name: await stack.enter_async_context(httpx.AsyncClient(timeout=60, limits=limits))

@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.clients import client_limits
 from bench.machine import python_speed_line
 
 from computemesh.cli.localmesh import LocalNode, wait_until
@@ -102,7 +103,7 @@ def engine_url(provider: LocalNode) -> str:
 
 async def measure(urls: dict[str, str], tokens: int, rounds: int) -> dict[str, list[Run]]:
     found: dict[str, list[Run]] = {name: [] for name in urls}
-    async with httpx.AsyncClient(timeout=300) as client:
+    async with httpx.AsyncClient(timeout=300, limits=client_limits(8)) as client:
         for url in urls.values():  # warm-up: connections, prompt cache
             await stream_once(client, url, 8)
         for _ in range(rounds):
@@ -117,7 +118,7 @@ async def scaling(urls: dict[str, str], tokens: int, rounds: int) -> dict[str, d
     The engine called directly is measured too: it is what the hardware allows, so the
     hop's gain reads against it on this machine.
     """
-    limits = httpx.Limits(max_connections=64)
+    limits = client_limits(64)
     found: dict[str, dict[int, list[float]]] = {name: {} for name in urls}
     async with httpx.AsyncClient(timeout=600, limits=limits) as client:
         for url in urls.values():

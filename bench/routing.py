@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.clients import client_limits
 from tests.support.processes import UpstreamProcess, start_upstream
 
 from computemesh.cli.localmesh import LocalNode, wait_until
@@ -48,7 +49,7 @@ async def open_loop(url: str, rate: float, seconds: float) -> tuple[list[float],
         else:
             failures[0] += 1
 
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    limits = client_limits(512)
     async with (
         httpx.AsyncClient(timeout=120, limits=limits) as client,
         trio.open_nursery() as nursery,
