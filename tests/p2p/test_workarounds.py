@@ -44,6 +44,7 @@ from computemesh.p2p import task_lookup
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.stream import MeshStream
+from tests.support.task_steps import TaskSteps
 
 LOCALHOST = ["/ip4/127.0.0.1/tcp/0"]
 ECHO = "/computemesh-test/echo/1.0.0"
@@ -837,20 +838,12 @@ class _SilentConnection:
         return b""
 
 
-class _TaskSteps(trio.abc.Instrument):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def before_task_step(self, task: trio.lowlevel.Task) -> None:
-        self.count += 1
-
-
 async def test_a_round_trip_takes_few_turns_of_the_scheduler() -> None:
     async with mesh_host() as node, mesh_host() as client:
         node.set_handler(PINGPONG, _pong, members_only=False)
         await client.dial(address(node))
         stream = await client.open_stream(node.peer_id, PINGPONG)
-        steps = _TaskSteps()
+        steps = TaskSteps()
         trio.lowlevel.add_instrument(steps)
         try:
             for _ in range(100):

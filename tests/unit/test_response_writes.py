@@ -1,18 +1,11 @@
 """Hypercorn, as the node runs it, sends a small response in one socket write."""
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
-from computemesh.cli.localmesh import free_port
-from computemesh.node.response_writes import hold_response_heads
-
-App = Callable[[dict[str, Any], Any, Any], Any]
+from tests.support.hypercorn_app import App, exchange, serving
 
 
 async def small(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -32,37 +25,6 @@ async def broken(scope: dict[str, Any], receive: Any, send: Any) -> None:
     raise RuntimeError("the app failed before answering")
 
 
-def with_lifespan(http: App) -> App:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            return await http(scope, receive, send)
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-
-    return app
-
-
-@asynccontextmanager
-async def serving(app: App) -> AsyncIterator[int]:
-    hold_response_heads()
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        stop = trio.Event()
-        nursery.start_soon(lambda: serve(with_lifespan(app), config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-        for _ in range(200):
-            try:
-                await (await trio.open_tcp_stream("127.0.0.1", port)).aclose()
-                break
-            except OSError:
-                await trio.sleep(0.01)
-        yield port
-        stop.set()
-
-
 @pytest.fixture
 def server_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bytes]]:
     """Each ``send_all`` by any trio socket stream: (its local port, the data)."""
@@ -75,16 +37,6 @@ def server_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bytes]]:
 
     monkeypatch.setattr(trio.SocketStream, "send_all", counted)
     return writes
-
-
-async def exchange(port: int) -> bytes:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    await stream.send_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-    answer = b""
-    while data := await stream.receive_some():
-        answer += data
-    await stream.aclose()
-    return answer
 
 
 async def answer_and_writes(app: App, writes: list[tuple[int, bytes]]) -> tuple[bytes, list[bytes]]:
