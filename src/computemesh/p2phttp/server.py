@@ -13,13 +13,13 @@ from urllib.parse import unquote
 
 import anyio
 import h11
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from computemesh.errors import MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p.stream import MeshStream
 from computemesh.p2phttp import CALLER_PEER, VIA_MESH
 from computemesh.p2phttp.channel import READ_SIZE, H11Channel
+from computemesh.p2phttp.request_queue import RequestQueue
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 IDLE_TIMEOUT_S = 90.0
+REQUEST_MESSAGES_AHEAD = 8  # body chunks read ahead of the app; then the caller waits
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -91,18 +92,18 @@ class _Exchange:
         self._app_scope = anyio.CancelScope()
 
     async def run(self) -> None:
-        inbox, outbox = anyio.create_memory_object_stream[Message](max_buffer_size=8)
+        inbox = RequestQueue[Message](REQUEST_MESSAGES_AHEAD)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._pump_request, inbox)
             with self._app_scope:
-                await self._run_app(outbox)
+                await self._run_app(inbox)
             tasks.cancel_scope.cancel()
         if self._disconnected:
             raise MeshError("caller reset the stream")
 
-    async def _run_app(self, outbox: MemoryObjectReceiveStream[Message]) -> None:
+    async def _run_app(self, inbox: RequestQueue[Message]) -> None:
         try:
-            await self._app(self._scope(), self._receiver(outbox), self._send)
+            await self._app(self._scope(), self._receiver(inbox), self._send)
         except MeshError:
             self._disconnected = True  # the caller went away while we answered
             return
@@ -131,17 +132,17 @@ class _Exchange:
             CALLER_PEER: PeerId(peer),
         }
 
-    async def _pump_request(self, inbox: MemoryObjectSendStream[Message]) -> None:
+    async def _pump_request(self, inbox: RequestQueue[Message]) -> None:
         """Body chunks to the app; after the body, watch for the caller resetting."""
         try:
             while True:
                 event = await self._channel.next_event()
                 if isinstance(event, h11.Data):
-                    await inbox.send(
+                    await inbox.put(
                         {"type": "http.request", "body": bytes(event.data), "more_body": True}
                     )
                 elif isinstance(event, h11.EndOfMessage):
-                    await inbox.send({"type": "http.request", "body": b"", "more_body": False})
+                    await inbox.put({"type": "http.request", "body": b"", "more_body": False})
                     break
                 else:
                     raise MeshError(f"request body cut off ({event})")
@@ -160,11 +161,11 @@ class _Exchange:
             self._channel.conn.receive_data(data)
         raise MeshError("caller closed the stream")
 
-    def _receiver(self, outbox: MemoryObjectReceiveStream[Message]) -> Receive:
+    def _receiver(self, inbox: RequestQueue[Message]) -> Receive:
         async def receive() -> Message:
-            if self._disconnected and not outbox.statistics().current_buffer_used:
+            if self._disconnected and not inbox:
                 return _DISCONNECT
-            return await outbox.receive()
+            return await inbox.get()
 
         return receive
 
