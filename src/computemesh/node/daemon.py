@@ -24,10 +24,10 @@ from computemesh.hardware.summary import summary
 from computemesh.inference import LoadProgress
 from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
+from computemesh.node.hypercorn_locks import quick_hypercorn_locks
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.node.response_writes import hold_response_heads
-from computemesh.node.send_lock import quick_send_locks
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
@@ -200,7 +200,7 @@ async def _serve(
 
 async def _serve_http(settings: NodeSettings, state: NodeState, stopping: anyio.Event) -> None:
     hold_response_heads()
-    quick_send_locks()
+    quick_hypercorn_locks()
     config = HypercornConfig()
     config.bind = [f"{settings.http_host}:{settings.http_port}"]
     config.accesslog = None

@@ -1,0 +1,41 @@
+"""Hypercorn's locks, taken without a yield when they are free.
+
+Hypercorn 0.18 on trio guards each connection's writes with a ``trio.Lock``, and the
+idle timer it restarts after every request with another; ``trio.Lock.acquire`` sends
+the task through the scheduler even when nobody holds the lock. That is one more turn
+of the event loop for every response a node writes and every chunk it relays, and two
+for every request. The locks are swapped, as each object is built, for the kind the
+node's libp2p layer uses (``p2p.quick_locks``): exclusion kept, the free case direct.
+"""
+
+from typing import Any
+
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import TrioSingleTask
+
+from computemesh.p2p.quick_locks import QuickLock
+
+_PATCHED = "_computemesh_quick_locks"
+_LOCKS_BY_CLASS: tuple[tuple[type, str], ...] = (
+    (TCPServer, "send_lock"),
+    (TrioSingleTask, "_lock"),
+)
+
+
+def quick_hypercorn_locks() -> None:
+    """Patch Hypercorn's trio server (once per process)."""
+    for cls, name in _LOCKS_BY_CLASS:
+        if not getattr(cls, _PATCHED, False):
+            setattr(cls, _PATCHED, True)
+            _replace_after_init(cls, name)
+
+
+def _replace_after_init(cls: type, name: str) -> None:
+    patched: Any = cls
+    original = patched.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        setattr(self, name, QuickLock())
+
+    patched.__init__ = init
