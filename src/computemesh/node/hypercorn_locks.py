@@ -8,34 +8,13 @@ for every request. The locks are swapped, as each object is built, for the kind 
 node's libp2p layer uses (``p2p.quick_locks``): exclusion kept, the free case direct.
 """
 
-from typing import Any
-
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import TrioSingleTask
 
-from computemesh.p2p.quick_locks import QuickLock
-
-_PATCHED = "_computemesh_quick_locks"
-_LOCKS_BY_CLASS: tuple[tuple[type, str], ...] = (
-    (TCPServer, "send_lock"),
-    (TrioSingleTask, "_lock"),
-)
+from computemesh.p2p.quick_locks import use_quick_locks
 
 
 def quick_hypercorn_locks() -> None:
     """Patch Hypercorn's trio server (once per process)."""
-    for cls, name in _LOCKS_BY_CLASS:
-        if not getattr(cls, _PATCHED, False):
-            setattr(cls, _PATCHED, True)
-            _replace_after_init(cls, name)
-
-
-def _replace_after_init(cls: type, name: str) -> None:
-    patched: Any = cls
-    original = patched.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        setattr(self, name, QuickLock())
-
-    patched.__init__ = init
+    use_quick_locks(TCPServer, ("send_lock",))
+    use_quick_locks(TrioSingleTask, ("_lock",))

@@ -63,10 +63,19 @@ class QuickLock:
 
 def install() -> None:
     for cls, names in _LOCKS_BY_CLASS:
-        if not getattr(cls, _PATCHED, False):
-            setattr(cls, _PATCHED, True)
-            patched: Any = cls
-            patched.__init__ = _with_quick_locks(patched.__init__, names)
+        use_quick_locks(cls, names)
+
+
+def use_quick_locks(cls: type, names: tuple[str, ...]) -> None:
+    """Give every ``cls`` built from now on a QuickLock at each of ``names``.
+
+    A name may be dotted (``rw_lock._writer_lock``); a class is patched once.
+    """
+    if getattr(cls, _PATCHED, False):
+        return
+    setattr(cls, _PATCHED, True)
+    patched: Any = cls
+    patched.__init__ = _with_quick_locks(patched.__init__, names)
 
 
 def _with_quick_locks(init: Callable[..., None], names: tuple[str, ...]) -> Callable[..., None]:
