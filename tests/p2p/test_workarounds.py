@@ -824,6 +824,7 @@ async def test_relaying_messages_does_not_read_the_environment_per_frame(
 async def test_a_frame_body_that_never_arrives_still_times_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Not a defect: the yamux tuning workaround must keep libp2p's own read limit."""
     async with mesh_host():  # a host installs the workarounds
         monkeypatch.setattr(yamux_module, "_yamux_data_read_timeout", lambda: 0.05)
         muxer: Any = object.__new__(Yamux)

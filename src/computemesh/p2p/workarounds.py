@@ -61,7 +61,8 @@ class _RoomyRpcQueue(RpcQueue):
 def patch_module_constants() -> None:
     """Lower the dial floor, widen pubsub queues, batch yamux window updates,
     check each pubsub peer's address record once, find a task's parent directly,
-    send every sealed frame whole."""
+    send every sealed frame whole, read yamux's tuning once, take free locks
+    without a trip through the scheduler."""
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
@@ -89,20 +90,15 @@ async def _window_update_with_hysteresis(stream: Any, *, bytes_read: int = 0) ->
     cancellation there (a timeout, a task group closing) dropped the bytes. The
     update is shielded, with a bound so a stuck connection cannot hold it forever.
 
-    Most reads owe nothing yet. Nothing in py-libp2p awaits while it holds the
-    window lock, so the books are kept without taking it (no await, so no other task
-    can run in between); only a read that owes an update pays for a shielded send.
+    Most reads owe nothing yet. The books are kept without the window lock: the
+    update is computed with no await, so no other task can run in between (and
+    nothing in py-libp2p awaits while holding that lock); only a read that owes an
+    update pays for a shielded send.
     """
-    if stream.window_lock.locked():  # kept exact should a holder ever await
-        with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
-            async with stream.window_lock:
-                total = _credit_due(stream, bytes_read)
-            await _send_credit(stream, total)
-        return
     total = _credit_due(stream, bytes_read)
     if total > 0:
         with trio.CancelScope(shield=True, deadline=trio.current_time() + WINDOW_UPDATE_BOUND_S):
-            await _send_credit(stream, total)
+            await stream.send_window_update(total, skip_lock=True)
 
 
 def _credit_due(stream: Any, bytes_read: int) -> int:
@@ -120,11 +116,6 @@ def _credit_due(stream: Any, bytes_read: int) -> int:
         stream._pending_recv_release = 0
         return total + int(stream._apply_autotune_epoch(buffered))
     return 0
-
-
-async def _send_credit(stream: Any, total: int) -> None:
-    if total > 0:
-        await stream.send_window_update(total, skip_lock=True)
 
 
 def noise_only(key_pair: KeyPair) -> Mapping[TProtocol, Any]:
