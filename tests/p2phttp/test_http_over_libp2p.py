@@ -18,7 +18,7 @@ from computemesh.p2p.identity import generate
 from computemesh.p2phttp import CALLER_PEER, PROTOCOL, VIA_MESH
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
-from computemesh.p2phttp.server import serve_stream
+from computemesh.p2phttp.server import IDLE_TIMEOUT_S, serve_stream
 from computemesh.p2phttp.transport import H11Transport, peer_locator
 
 LOCALHOST = ["/ip4/127.0.0.1/tcp/0"]
@@ -38,6 +38,7 @@ class Upstream:
                 Route("/echo", self.echo, methods=["POST"]),
                 Route("/stream", self.stream),
                 Route("/endless", self.endless),
+                Route("/slow", self.slow),
             ]
         )
 
@@ -63,6 +64,10 @@ class Upstream:
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
 
+    async def slow(self, request: Request) -> Response:
+        await trio.sleep(0.6)
+        return JSONResponse({"slow": True})
+
     async def endless(self, request: Request) -> Response:
         async def chunks() -> AsyncIterator[bytes]:
             while True:
@@ -75,14 +80,14 @@ class Upstream:
 
 @asynccontextmanager
 async def two_hosts(
-    upstream: Upstream,
+    upstream: Upstream, idle_timeout: float = IDLE_TIMEOUT_S
 ) -> AsyncIterator[tuple[httpx.AsyncClient, MeshHost, ChannelPool]]:
     async with (
         open_mesh_host(generate("ed25519"), LOCALHOST) as server,
         open_mesh_host(generate("ed25519"), LOCALHOST) as client,
     ):
         app: Any = upstream.app()
-        server.set_handler(PROTOCOL, lambda stream: serve_stream(stream, app))
+        server.set_handler(PROTOCOL, lambda stream: serve_stream(stream, app, idle_timeout))
         await client.dial(f"{server.listen_addrs()[0]}/p2p/{server.peer_id}")
         known = {server.peer_id.lower(): server.peer_id}
         pool = mesh_pool(client)
@@ -102,6 +107,13 @@ async def test_request_carries_the_mesh_caller_and_streams_are_reused() -> None:
     assert first["via_mesh"] is True
     assert first["peer"] == second["peer"] != server.peer_id
     assert first["query"] == "x=1"
+
+
+async def test_the_idle_limit_does_not_cut_a_long_answer() -> None:
+    async with two_hosts(Upstream(), idle_timeout=0.2) as (http, _server, _pool):
+        response = await http.get("/slow")
+    assert response.status_code == 200
+    assert response.json() == {"slow": True}
 
 
 async def test_request_body_streams_in_chunks() -> None:

@@ -15,8 +15,6 @@ from typing import Any
 
 import anyio
 import httpx
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
 from computemesh import __version__, jointoken
 from computemesh.config import NodeSettings
@@ -24,14 +22,13 @@ from computemesh.hardware.summary import summary
 from computemesh.inference import LoadProgress
 from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
-from computemesh.node.hypercorn_locks import quick_hypercorn_locks
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
-from computemesh.node.response_writes import hold_response_heads
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
 from computemesh.p2phttp.direct import DirectSender
+from computemesh.p2phttp.listener import serve_tcp
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
@@ -199,13 +196,8 @@ async def _serve(
 
 
 async def _serve_http(settings: NodeSettings, state: NodeState, stopping: anyio.Event) -> None:
-    hold_response_heads()
-    quick_hypercorn_locks()
-    config = HypercornConfig()
-    config.bind = [f"{settings.http_host}:{settings.http_port}"]
-    config.accesslog = None
-    config.graceful_timeout = 1.0
-    await serve(create_app(state), config, shutdown_trigger=stopping.wait)  # type: ignore[arg-type]
+    app: Any = create_app(state)
+    await serve_tcp(app, settings.http_host, settings.http_port, stopping, grace=1.0)
 
 
 async def _wait_for_signal(stopping: anyio.Event) -> None:

@@ -11,3 +11,6 @@ URL_SCHEME = "libp2p"
 # refuses such requests whatever address they show, and handlers can see the caller.
 VIA_MESH = "computemesh.via_mesh"
 CALLER_PEER = "computemesh.peer"
+# Set on every scope our h11 server builds: it cancels the app when the caller goes
+# away, so a handler need not watch for ``http.disconnect`` itself.
+CANCELS_ON_DISCONNECT = "computemesh.cancels_on_disconnect"

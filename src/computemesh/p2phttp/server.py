@@ -1,13 +1,16 @@
-"""Serves an ASGI app on inbound ``/libp2p-http`` streams, keep-alive included.
+"""Serves an ASGI app on HTTP/1.1 connections with h11, keep-alive included.
 
-Each request gets an ASGI scope marked ``VIA_MESH`` with the caller's peer id. The
-request body streams to the app as it arrives; the response streams back chunk by
-chunk (chunked encoding when the app sets no length). A caller that resets the
-stream is reported to the app as ``http.disconnect``, so it stops its upstream work.
+The connections are inbound ``/libp2p-http`` streams (each request's scope is marked
+``VIA_MESH`` with the caller's peer id) and the node's own TCP port (``listener``).
+The request body streams to the app as it arrives; the response streams back chunk
+by chunk (chunked encoding when the app sets no length). A caller that goes away
+cancels the app at once (scope flag ``CANCELS_ON_DISCONNECT``), so its upstream
+work stops; the app also sees ``http.disconnect`` if it asks.
 """
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,10 +18,9 @@ import anyio
 import h11
 
 from computemesh.errors import MeshError
-from computemesh.ids import PeerId
 from computemesh.p2p.stream import MeshStream
-from computemesh.p2phttp import CALLER_PEER, VIA_MESH
-from computemesh.p2phttp.channel import READ_SIZE, H11Channel
+from computemesh.p2phttp import CALLER_PEER, CANCELS_ON_DISCONNECT, VIA_MESH
+from computemesh.p2phttp.channel import READ_SIZE, ByteStream, H11Channel
 from computemesh.p2phttp.request_queue import RequestQueue
 
 log = logging.getLogger(__name__)
@@ -33,27 +35,76 @@ REQUEST_MESSAGES_AHEAD = 8  # body chunks read ahead of the app; then the caller
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a connection comes from, as its requests' ASGI scopes tell the app."""
+
+    client: tuple[str, int]
+    server: tuple[str, int] | None = None
+    marks: Mapping[str, Any] = field(default_factory=dict)  # extra scope keys
+
+
+class Drain:
+    """Lets a server stop its keep-alive connections: idle ones at once, busy ones after."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self._idle: set[anyio.CancelScope] = set()
+
+    def close(self) -> None:
+        self.closing = True
+        for scope in self._idle:
+            scope.cancel()
+
+    async def next_request(self, channel: H11Channel, idle_timeout: float) -> h11.Event | None:
+        """The next event, or None once idle for ``idle_timeout`` or closing."""
+        if self.closing:
+            return None
+        with anyio.move_on_after(idle_timeout) as idle:
+            self._idle.add(idle)
+            try:
+                return await channel.next_event()
+            finally:
+                self._idle.discard(idle)
+        return None
+
+
 async def serve_stream(
     stream: MeshStream, app: ASGIApp, idle_timeout: float = IDLE_TIMEOUT_S
 ) -> None:
-    """Answer requests on ``stream`` until the caller closes it or stays idle too long."""
+    """Answer requests on a ``/libp2p-http`` stream until the caller leaves or idles."""
+    peer = stream.remote_peer
+    origin = Origin(client=(str(peer), 0), marks={VIA_MESH: True, CALLER_PEER: peer})
+    await serve_connection(stream, app, origin, idle_timeout)
+
+
+async def serve_connection(
+    stream: ByteStream,
+    app: ASGIApp,
+    origin: Origin,
+    idle_timeout: float,
+    drain: Drain | None = None,
+) -> None:
+    """Answer requests on ``stream`` until the caller closes it, idles, or ``drain`` closes.
+
+    The idle limit covers only the wait for a request's head: an answer may take
+    as long as the app needs (a long generation, say).
+    """
     channel = H11Channel(stream, h11.SERVER)
+    drain = drain or Drain()
     try:
         while True:
-            with anyio.move_on_after(idle_timeout):
-                event = await channel.next_event()
-                if not isinstance(event, h11.Request):
-                    return
-                await _Exchange(channel, event, app, stream.remote_peer).run()
-                if not channel.reusable:
-                    return
-                channel.conn.start_next_cycle()
-                continue
-            return  # idle for too long
+            event = await drain.next_request(channel, idle_timeout)
+            if not isinstance(event, h11.Request):
+                return  # idle, closing, or the caller closed
+            await _Exchange(channel, event, app, origin).run()
+            if not channel.reusable or drain.closing:
+                return
+            channel.conn.start_next_cycle()
     except h11.RemoteProtocolError as error:
         await _refuse(channel, error)
     except MeshError as error:
-        log.debug("libp2p-http stream from %s ended: %s", stream.remote_peer, error)
+        log.debug("HTTP connection from %s ended: %s", origin.client[0], error)
     finally:
         await stream.close()
 
@@ -73,20 +124,26 @@ async def _refuse(channel: H11Channel, error: h11.RemoteProtocolError) -> None:
         return
 
 
+class CallerGone(OSError):
+    """``send`` after the caller went away (ASGI 2.4 asks for an ``OSError``)."""
+
+
 class _Exchange:
     """One request/response cycle between the channel and the app."""
 
     def __init__(
-        self, channel: H11Channel, request: h11.Request, app: ASGIApp, peer: PeerId
+        self, channel: H11Channel, request: h11.Request, app: ASGIApp, origin: Origin
     ) -> None:
         self._channel = channel
-        self._peer = peer
+        self._origin = origin
         self._request = request
         self._app = app
         self._head = b""
+        self._bodiless = request.method == b"HEAD"  # h11 refuses body bytes for HEAD
         self._started = False
         self._finished = False
         self._disconnected = False
+        self._cut = False  # the app left a response half sent
         # Cancelled when the caller resets: its upstream work stops at once, even
         # in a handler that is not reading the request.
         self._app_scope = anyio.CancelScope()
@@ -98,26 +155,34 @@ class _Exchange:
             with self._app_scope:
                 await self._run_app(inbox)
             tasks.cancel_scope.cancel()
+        # Raised out here: inside the task group it would come wrapped in a group.
         if self._disconnected:
-            raise MeshError("caller reset the stream")
+            raise MeshError("the caller went away")
+        if self._cut:
+            # Headers went out but the body did not finish: cut the connection, so
+            # the caller sees a broken response rather than a short "complete" one.
+            raise MeshError("app ended without finishing its response")
 
     async def _run_app(self, inbox: RequestQueue[Message]) -> None:
         try:
             await self._app(self._scope(), self._receiver(inbox), self._send)
-        except MeshError:
-            self._disconnected = True  # the caller went away while we answered
-            return
         except Exception:
-            log.exception("libp2p-http app failed on %s", self._request.target)
-        await self._fail()  # a no-op when the app answered in full
+            if self._disconnected:
+                return  # the caller went away while we answered
+            log.exception("HTTP app failed on %s", self._request.target)
+        try:
+            await self._fail()  # a no-op when the app answered in full
+        except CallerGone:
+            return
 
     def _scope(self) -> Message:
         target = self._request.target
         raw_path, _, query = target.partition(b"?")
-        peer = self._peer
         return {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            # 2.4: ``send`` raises OSError once the caller is gone, so Starlette streams
+            # a response without a disconnect-watching task beside it.
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
             "method": self._request.method.decode("ascii"),
             "scheme": "http",
@@ -126,10 +191,10 @@ class _Exchange:
             "query_string": query,
             "root_path": "",
             "headers": [(name.lower(), value) for name, value in self._request.headers],
-            "client": (str(peer), 0),
-            "server": None,
-            VIA_MESH: True,
-            CALLER_PEER: PeerId(peer),
+            "client": self._origin.client,
+            "server": self._origin.server,
+            CANCELS_ON_DISCONNECT: True,
+            **self._origin.marks,
         }
 
     async def _pump_request(self, inbox: RequestQueue[Message]) -> None:
@@ -165,6 +230,11 @@ class _Exchange:
         async def receive() -> Message:
             if self._disconnected and not inbox:
                 return _DISCONNECT
+            if self._channel.conn.they_are_waiting_for_100_continue:
+                # The client holds its body back until told to send it (curl does).
+                await self._write(
+                    self._channel.encode(h11.InformationalResponse(status_code=100, headers=[]))
+                )
             return await inbox.get()
 
         return receive
@@ -179,13 +249,24 @@ class _Exchange:
             self._started = True
         elif kind == "http.response.body":
             body: bytes = message.get("body", b"")
+            if self._bodiless:
+                body = b""
             data = self._head + (self._channel.encode(h11.Data(data=body)) if body else b"")
             self._head = b""
             if not message.get("more_body", False):
                 data += self._channel.encode(h11.EndOfMessage())
                 self._finished = True
             # Head and first chunk leave in one write: one yamux frame, one Noise seal.
+            await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
+        if self._disconnected:
+            raise CallerGone("the caller went away")
+        try:
             await self._channel.write(data)
+        except MeshError as error:
+            self._disconnected = True
+            raise CallerGone(str(error)) from error
 
     async def _fail(self) -> None:
         """Close out a response the app left unfinished (or never began)."""
@@ -205,6 +286,4 @@ class _Exchange:
             )
             await self._send({"type": "http.response.body", "body": body})
             return
-        # Headers went out but the body did not finish: cut the stream, so the
-        # caller sees a broken response rather than a short "complete" one.
-        raise MeshError("app ended without finishing its response")
+        self._cut = True

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 import anyio
 from fastapi import Request
 
+from computemesh.p2phttp import CANCELS_ON_DISCONNECT
+
 T = TypeVar("T")
 
 
@@ -14,7 +16,11 @@ async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -
 
     Only for requests whose body was already read: the watcher consumes ``receive``.
     An error from ``work`` is raised as itself, not wrapped in an exception group.
+    Under a server that cancels the app when its caller leaves (the node's own),
+    ``work`` simply runs: no watcher task is needed.
     """
+    if request.scope.get(CANCELS_ON_DISCONNECT):
+        return await work
     results: list[T] = []
     errors: list[Exception] = []
 

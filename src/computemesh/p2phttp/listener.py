@@ -1,0 +1,69 @@
+"""Serves an ASGI app on a TCP port with the h11 server that answers mesh streams.
+
+A node's HTTP port is its hot path: every request a client sends through the mesh
+enters here. Compared with Hypercorn (the node's server before), the app runs in the
+connection's own task, a caller that leaves cancels it directly instead of through a
+watcher task in each handler, and a response's head leaves with its first body bytes.
+
+On ``stopping``, the port closes, idle keep-alive connections close at once, and
+requests in progress get ``grace`` seconds to finish before they are cancelled.
+"""
+
+import logging
+from typing import Any
+
+import anyio
+from anyio.abc import SocketAttribute, SocketStream, TaskStatus
+
+from computemesh.p2phttp.server import ASGIApp, Drain, Origin, serve_connection
+from computemesh.p2phttp.tcp import TcpStream
+
+log = logging.getLogger(__name__)
+
+KEEP_ALIVE_S = 5.0  # what Hypercorn and llama.cpp's server allow an idle client
+
+
+async def serve_tcp(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    stopping: anyio.Event,
+    grace: float = 1.0,
+    keep_alive: float = KEEP_ALIVE_S,
+    *,
+    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``stopping`` is set; ``task_status`` reports the bound port."""
+    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    drain = Drain()
+
+    async def handle(stream: SocketStream) -> None:
+        try:
+            await serve_connection(TcpStream(stream), app, _origin(stream), keep_alive, drain)
+        except Exception:  # one broken connection must not take the port down
+            log.exception("HTTP connection failed")
+
+    async with anyio.create_task_group() as connections:
+        async with listener, anyio.create_task_group() as accepting:
+            accepting.start_soon(listener.serve, handle, connections)
+            task_status.started(_bound_port(listener))
+            await stopping.wait()
+            accepting.cancel_scope.cancel()
+        drain.close()
+        connections.cancel_scope.deadline = anyio.current_time() + grace
+
+
+def _origin(stream: SocketStream) -> Origin:
+    return Origin(
+        client=_host_port(stream.extra(SocketAttribute.remote_address)),
+        server=_host_port(stream.extra(SocketAttribute.local_address)),
+    )
+
+
+def _host_port(address: Any) -> tuple[str, int]:
+    # IPv6 addresses come with flow info and scope id; ASGI wants (host, port).
+    return (str(address[0]), int(address[1]))
+
+
+def _bound_port(listener: Any) -> int:
+    return int(listener.extra(SocketAttribute.local_port))
