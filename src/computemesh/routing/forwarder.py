@@ -13,6 +13,7 @@ import anyio
 import httpx
 
 from computemesh.p2phttp.direct import DirectSender
+from computemesh.p2phttp.transport import Outgoing
 from computemesh.routing.errors import DeadlineExceeded, Unreachable
 from computemesh.routing.headers import Headers, end_to_end
 
@@ -98,7 +99,7 @@ async def forward(
     raise Unreachable(f"no answer from {url} within {limit:.0f} s")
 
 
-async def _send(http: DirectSender, outbound: httpx.Request, started: float) -> Forwarded:
+async def _send(http: DirectSender, outbound: Outgoing, started: float) -> Forwarded:
     try:
         response = await http.send(outbound)
     except httpx.HTTPError as error:
