@@ -20,8 +20,8 @@ import h11
 from computemesh.errors import MeshError
 from computemesh.p2p.stream import MeshStream
 from computemesh.p2phttp import CALLER_PEER, CANCELS_ON_DISCONNECT, VIA_MESH
-from computemesh.p2phttp.channel import READ_SIZE, ByteStream, H11Channel
-from computemesh.p2phttp.request_queue import RequestQueue
+from computemesh.p2phttp.channel import ByteStream, H11Channel
+from computemesh.p2phttp.inbound import Inbound
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 IDLE_TIMEOUT_S = 90.0
-REQUEST_MESSAGES_AHEAD = 8  # body chunks read ahead of the app; then the caller waits
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -56,14 +55,14 @@ class Drain:
         for scope in self._idle:
             scope.cancel()
 
-    async def next_request(self, channel: H11Channel, idle_timeout: float) -> h11.Event | None:
+    async def next_request(self, inbound: Inbound, idle_timeout: float) -> h11.Event | None:
         """The next event, or None once idle for ``idle_timeout`` or closing."""
         if self.closing:
             return None
         with anyio.move_on_after(idle_timeout) as idle:
             self._idle.add(idle)
             try:
-                return await channel.next_event()
+                return await inbound.next_event()
             finally:
                 self._idle.discard(idle)
         return None
@@ -91,22 +90,39 @@ async def serve_connection(
     as long as the app needs (a long generation, say).
     """
     channel = H11Channel(stream, h11.SERVER)
-    drain = drain or Drain()
+    inbound = Inbound(channel)
+    try:
+        async with anyio.create_task_group() as reading:
+            reading.start_soon(inbound.run)
+            await _answer(channel, inbound, app, origin, idle_timeout, drain or Drain())
+            reading.cancel_scope.cancel()
+    finally:
+        await stream.close()
+
+
+async def _answer(
+    channel: H11Channel,
+    inbound: Inbound,
+    app: ASGIApp,
+    origin: Origin,
+    idle_timeout: float,
+    drain: Drain,
+) -> None:
+    """Requests, one after the other; never raises (it runs beside the reader task)."""
     try:
         while True:
-            event = await drain.next_request(channel, idle_timeout)
+            event = await drain.next_request(inbound, idle_timeout)
             if not isinstance(event, h11.Request):
                 return  # idle, closing, or the caller closed
-            await _Exchange(channel, event, app, origin).run()
+            await _Exchange(channel, inbound, event, app, origin).run()
             if not channel.reusable or drain.closing:
                 return
             channel.conn.start_next_cycle()
+            inbound.restart()
     except h11.RemoteProtocolError as error:
         await _refuse(channel, error)
     except MeshError as error:
         log.debug("HTTP connection from %s ended: %s", origin.client[0], error)
-    finally:
-        await stream.close()
 
 
 async def _refuse(channel: H11Channel, error: h11.RemoteProtocolError) -> None:
@@ -132,9 +148,15 @@ class _Exchange:
     """One request/response cycle between the channel and the app."""
 
     def __init__(
-        self, channel: H11Channel, request: h11.Request, app: ASGIApp, origin: Origin
+        self,
+        channel: H11Channel,
+        inbound: Inbound,
+        request: h11.Request,
+        app: ASGIApp,
+        origin: Origin,
     ) -> None:
         self._channel = channel
+        self._inbound = inbound
         self._origin = origin
         self._request = request
         self._app = app
@@ -143,19 +165,23 @@ class _Exchange:
         self._started = False
         self._finished = False
         self._disconnected = False
+        self._body_done = False
+        self._early: list[h11.Event] = []  # body events already read with the head
         self._cut = False  # the app left a response half sent
-        # Cancelled when the caller resets: its upstream work stops at once, even
+        # Cancelled when the caller goes away: its upstream work stops at once, even
         # in a handler that is not reading the request.
         self._app_scope = anyio.CancelScope()
 
     async def run(self) -> None:
-        inbox = RequestQueue[Message](REQUEST_MESSAGES_AHEAD)
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._pump_request, inbox)
+        self._take_early_events()
+        self._inbound.on_gone = self._caller_left
+        try:
+            if self._inbound.gone.is_set():
+                self._caller_left()
             with self._app_scope:
-                await self._run_app(inbox)
-            tasks.cancel_scope.cancel()
-        # Raised out here: inside the task group it would come wrapped in a group.
+                await self._run_app()
+        finally:
+            self._inbound.on_gone = None
         if self._disconnected:
             raise MeshError("the caller went away")
         if self._cut:
@@ -163,9 +189,27 @@ class _Exchange:
             # the caller sees a broken response rather than a short "complete" one.
             raise MeshError("app ended without finishing its response")
 
-    async def _run_app(self, inbox: RequestQueue[Message]) -> None:
+    def _take_early_events(self) -> None:
+        """The body events already here: the end of a bodiless request among them.
+
+        Taken before the app runs, so that a request is complete, and the reader
+        watches for the caller leaving, even when the app never reads its body.
+        """
         try:
-            await self._app(self._scope(), self._receiver(inbox), self._send)
+            while (event := self._inbound.poll()) is not None:
+                self._early.append(event)
+                if isinstance(event, h11.EndOfMessage):
+                    return
+        except (MeshError, h11.RemoteProtocolError):
+            return  # the app's first read meets the same problem again
+
+    def _caller_left(self) -> None:
+        self._disconnected = True
+        self._app_scope.cancel()
+
+    async def _run_app(self) -> None:
+        try:
+            await self._app(self._scope(), self._receive, self._send)
         except Exception:
             if self._disconnected:
                 return  # the caller went away while we answered
@@ -197,47 +241,28 @@ class _Exchange:
             **self._origin.marks,
         }
 
-    async def _pump_request(self, inbox: RequestQueue[Message]) -> None:
-        """Body chunks to the app; after the body, watch for the caller resetting."""
+    async def _receive(self) -> Message:
+        if self._disconnected:
+            return _DISCONNECT
+        if self._body_done:  # ASGI: after the body, receive waits for the caller to leave
+            await self._inbound.gone.wait()
+            return _DISCONNECT
+        if self._channel.conn.they_are_waiting_for_100_continue:
+            # The client holds its body back until told to send it (curl does).
+            await self._write(
+                self._channel.encode(h11.InformationalResponse(status_code=100, headers=[]))
+            )
         try:
-            while True:
-                event = await self._channel.next_event()
-                if isinstance(event, h11.Data):
-                    await inbox.put(
-                        {"type": "http.request", "body": bytes(event.data), "more_body": True}
-                    )
-                elif isinstance(event, h11.EndOfMessage):
-                    await inbox.put({"type": "http.request", "body": b"", "more_body": False})
-                    break
-                else:
-                    raise MeshError(f"request body cut off ({event})")
-            await self._watch_caller()
+            event = self._early.pop(0) if self._early else await self._inbound.next_event()
         except (MeshError, h11.RemoteProtocolError):
-            self._disconnected = True
-            self._app_scope.cancel()
-
-    async def _watch_caller(self) -> None:
-        """Reads past the request: bytes are a pipelined next request, an end is a disconnect.
-
-        Known clients (ours, go-libp2p-http) never half-close before reading the
-        answer, so the end of their side means they are gone, as nginx reads it too.
-        """
-        while data := await self._channel.stream.read(READ_SIZE):
-            self._channel.conn.receive_data(data)
-        raise MeshError("caller closed the stream")
-
-    def _receiver(self, inbox: RequestQueue[Message]) -> Receive:
-        async def receive() -> Message:
-            if self._disconnected and not inbox:
-                return _DISCONNECT
-            if self._channel.conn.they_are_waiting_for_100_continue:
-                # The client holds its body back until told to send it (curl does).
-                await self._write(
-                    self._channel.encode(h11.InformationalResponse(status_code=100, headers=[]))
-                )
-            return await inbox.get()
-
-        return receive
+            event = None
+        if isinstance(event, h11.Data):
+            return {"type": "http.request", "body": bytes(event.data), "more_body": True}
+        if isinstance(event, h11.EndOfMessage):
+            self._body_done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        self._disconnected = True  # the body was cut off
+        return _DISCONNECT
 
     async def _send(self, message: Message) -> None:
         kind = message["type"]
