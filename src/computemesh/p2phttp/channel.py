@@ -47,15 +47,18 @@ class H11Channel:
 
     async def next_event(self) -> h11.Event:
         """The next complete event, reading from the stream as h11 needs."""
-        while True:
-            event = self.conn.next_event()
-            if isinstance(event, h11.Event):
-                return event
-            if event is h11.PAUSED:
-                # Only reachable if asked for the next request before answering this one.
-                raise MeshError("HTTP/1.1 channel read out of turn")
+        while (event := self.poll()) is None:
             # b"" tells h11 the remote closed its side; it then reports the close.
             self.conn.receive_data(await self.stream.read(READ_SIZE))
+        return event
+
+    def poll(self) -> h11.Event | None:
+        """The next event if its bytes are already here; None if it needs more."""
+        event = self.conn.next_event()
+        if event is h11.PAUSED:
+            # Only reachable if asked for the next request before answering this one.
+            raise MeshError("HTTP/1.1 channel read out of turn")
+        return event if isinstance(event, h11.Event) else None
 
     @property
     def reusable(self) -> bool:

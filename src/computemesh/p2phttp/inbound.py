@@ -57,11 +57,7 @@ class Inbound:
 
     def poll(self) -> h11.Event | None:
         """The next event if its bytes are already here; None if it needs more."""
-        event = self._conn.next_event()
-        if event is h11.PAUSED:
-            raise MeshError("HTTP/1.1 connection read out of turn")
-        if not isinstance(event, h11.Event):
-            return None
+        event = self._channel.poll()
         if isinstance(event, h11.EndOfMessage):
             self._wake()  # the request is complete: start watching for the caller
         return event

@@ -228,6 +228,11 @@ class _ResponseBody(httpx.AsyncByteStream):
 
     async def _next(self) -> Any:
         try:
+            # Most events are already read (a small body and its end come with the
+            # head): those need no time limit, whose cancel scope costs more than h11.
+            event = self._channel.poll()
+            if event is not None:
+                return event
             with anyio.move_on_after(self._limit):
                 return await self._channel.next_event()
         except _ERRORS as error:
