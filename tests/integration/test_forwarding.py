@@ -232,6 +232,26 @@ def test_a_stream_cut_midway_ends_with_an_error_event(
     assert last["error"]["code"] == "stream_interrupted"
 
 
+def test_a_stream_past_the_deadline_ends_with_an_error_event(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1", env={"COMPUTEMESH_FORWARD_TOTAL_TIMEOUT": "2"})
+    slow = upstream(upstreams, "--chunk-delay", "0.1")
+    provider(start_node, entry, slow.url, "stream-model")
+    assert wait_until(lambda: sees_services(entry, 1), CONVERGE_S)
+
+    request = {"model": "stream-model", "stream": True, "max_tokens": 200, "messages": []}
+    url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+    started = time.monotonic()
+    with httpx.stream("POST", url, json=request, timeout=30) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert time.monotonic() - started < 10  # 200 chunks would take 20 s
+    assert 3 <= len(lines) < 200
+    last = json.loads(lines[-1].removeprefix("data: "))
+    assert last["error"]["code"] == "stream_interrupted"
+    assert "deadline" in last["error"]["message"]
+
+
 def test_requests_in_flight_show_in_the_record(
     start_node: StartNode, upstreams: list[UpstreamProcess]
 ) -> None:

@@ -27,9 +27,13 @@ class DirectSender:
         headers: list[tuple[str, str]],
         body: Body,
         timeout: httpx.Timeout,
+        deadline: float | None = None,
     ) -> Outgoing:
-        """The request with only the caller's headers (plus Host and the body's framing)."""
-        return Outgoing(method, url, headers, body, timeout.as_dict())
+        """The request with only the caller's headers (plus Host and the body's framing).
+
+        ``deadline`` (``time.monotonic()``) bounds the response body's reads too.
+        """
+        return Outgoing(method, url, headers, body, timeout.as_dict(), deadline)
 
     async def send(self, request: Outgoing) -> httpx.Response:
         scheme = request.url.partition("://")[0]

@@ -9,6 +9,7 @@ building the request object, mostly parsing and checking its URL again, took 93 
 of a forward's CPU on a slow VM, for a URL this node has just built itself.
 """
 
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from computemesh.p2phttp.pool import ChannelPool
 Locate = Callable[[str, str], str | None]  # (URL scheme, authority) → a pool destination
 Body = bytes | AsyncIterable[bytes]
 _ERRORS = (MeshError, h11.ProtocolError)
+DEADLINE_PASSED = "the request deadline passed while the body streamed"
 _BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -55,6 +57,7 @@ class Outgoing:
     headers: list[tuple[str, str]]
     body: Body
     timeouts: Mapping[str, float | None]
+    deadline: float | None = None  # time.monotonic() by which the whole body must be in
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class _Call:
     body: Body
     timeouts: Mapping[str, float | None]
     request: httpx.Request | None = None
+    deadline: float | None = None
 
     @property
     def replayable(self) -> bool:
@@ -112,6 +116,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             headers=headers,
             body=body,
             timeouts=outgoing.timeouts,
+            deadline=outgoing.deadline,
         )
         return await self._call(call)
 
@@ -150,7 +155,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         except BaseException:
             await self._pool.discard(channel)
             raise
-        body = _ResponseBody(self._pool, call.destination, channel, call.request, read_limit)
+        body = _ResponseBody(self._pool, call.destination, channel, call, read_limit)
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers,
@@ -206,11 +211,11 @@ class _ResponseBody(httpx.AsyncByteStream):
         pool: ChannelPool,
         destination: str,
         channel: H11Channel,
-        request: httpx.Request | None,
+        call: _Call,
         read_limit: float | None,
     ) -> None:
         self._pool, self._destination, self._channel = pool, destination, channel
-        self._request, self._limit = request, read_limit
+        self._request, self._limit, self._deadline = call.request, read_limit, call.deadline
         self._complete = False
         self._closed = False
 
@@ -233,11 +238,17 @@ class _ResponseBody(httpx.AsyncByteStream):
             event = self._channel.poll()
             if event is not None:
                 return event
-            with anyio.move_on_after(self._limit):
+            limit, stalled = self._limit, "response body stalled"
+            if self._deadline is not None:
+                # One time limit per read serves both: a stall, and the whole deadline.
+                remaining = max(self._deadline - time.monotonic(), 0)
+                if limit is None or remaining < limit:
+                    limit, stalled = remaining, DEADLINE_PASSED
+            with anyio.move_on_after(limit):
                 return await self._channel.next_event()
         except _ERRORS as error:
             raise httpx.ReadError(str(error), request=self._request) from error
-        raise httpx.ReadTimeout("response body stalled", request=self._request)
+        raise httpx.ReadTimeout(stalled, request=self._request)
 
     async def aclose(self) -> None:
         if self._closed:

@@ -90,7 +90,7 @@ async def forward(
     timeout = httpx.Timeout(
         connect=timeouts.connect, read=timeouts.first_byte, write=timeouts.connect, pool=remaining
     )
-    outbound = http.build(request.method, url, request.headers, request.body, timeout)
+    outbound = http.build(request.method, url, request.headers, request.body, timeout, deadline)
     limit = min(remaining, timeouts.first_byte + timeouts.connect)
     with anyio.move_on_after(limit):
         return await _send(http, outbound, started)

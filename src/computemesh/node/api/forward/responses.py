@@ -7,15 +7,14 @@ event; any other body is aborted so the client sees it incomplete, never short.
 
 import json
 import logging
-import time
-from collections.abc import AsyncIterator
 
-import anyio
 import httpx
-from starlette.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from computemesh.node.api.forward.errors import error_body
+from computemesh.p2phttp.transport import DEADLINE_PASSED
 from computemesh.routing.forwarder import Forwarded
 
 log = logging.getLogger(__name__)
@@ -41,12 +40,19 @@ class StreamCut(Exception):
     """The upstream body broke after the response began; the connection is aborted."""
 
 
-class ForwardedResponse(StreamingResponse):
+class ForwardedResponse(Response):
+    """Relays the forwarded body chunk by chunk, as it comes, until the request's deadline.
+
+    Its own ``__call__`` rather than Starlette's ``StreamingResponse``: no generator
+    between the transport and the client, and no time limit of its own per chunk
+    (the transport's reads already stop at the deadline the forward carried).
+    """
+
     def __init__(self, forwarded: Forwarded, deadline: float) -> None:
+        super().__init__(status_code=forwarded.status)
         self._forwarded = forwarded
         self._deadline = deadline
         self._sse = forwarded.content_type.startswith("text/event-stream")
-        super().__init__(self._body(), status_code=forwarded.status)
         headers = forwarded.headers
         if self._sse:  # ours replace the upstream's (an earlier hop may have set them)
             replaced = {name for name, _ in SSE_HEADERS}
@@ -55,29 +61,36 @@ class ForwardedResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            start = {"type": "http.response.start", "status": self.status_code}
+            await send({**start, "headers": self.raw_headers})
+            problem = await self._relay(send)
+            if problem is not None:
+                await self._cut(problem, send)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError as error:  # the client went away (ASGI 2.4 servers raise it)
+            raise ClientDisconnect() from error
         finally:
             await self._forwarded.aclose()
 
-    async def _body(self) -> AsyncIterator[bytes]:
-        chunks = self._forwarded.chunks()
-        problem = "the request deadline passed while streaming"
-        while True:
-            chunk: bytes | None = None
-            # The deadline is applied per chunk: a cancel scope must not span a yield.
-            try:
-                with anyio.move_on_after(max(self._deadline - time.monotonic(), 0)):
-                    chunk = await anext(chunks)
-            except StopAsyncIteration:
-                return
-            except httpx.HTTPError as error:
-                problem = f"the provider's stream broke: {error or type(error).__name__}"
-                break
-            if chunk is None:  # the deadline passed
-                break
-            yield chunk
+    async def _relay(self, send: Send) -> str | None:
+        """Send every chunk on; what broke the stream, if something did."""
+        try:
+            async for chunk in self._forwarded.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.ReadTimeout as error:
+            return str(error) if str(error) == DEADLINE_PASSED else _broke(error)
+        except httpx.HTTPError as error:
+            return _broke(error)
+        return None
+
+    async def _cut(self, problem: str, send: Send) -> None:
         log.warning("forwarded stream cut: %s", problem)
         if not self._sse:
             raise StreamCut(problem)
         event = error_body(problem, "stream_interrupted", "upstream_error")
-        yield f"data: {json.dumps(event)}\n\n".encode()
+        body = f"data: {json.dumps(event)}\n\n".encode()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+def _broke(error: httpx.HTTPError) -> str:
+    return f"the provider's stream broke: {error or type(error).__name__}"
