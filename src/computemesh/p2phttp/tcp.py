@@ -18,6 +18,7 @@ READ_SIZE = 64 * 1024
 class TcpStream:
     def __init__(self, stream: SocketStream) -> None:
         self._stream = stream
+        self._socket = stream.extra(SocketAttribute.raw_socket)  # anyio rebuilds it per ask
         self._closed = False
 
     @property
@@ -29,8 +30,7 @@ class TcpStream:
         """
         if self._closed:
             return False
-        sock = self._stream.extra(SocketAttribute.raw_socket)
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = select.select([self._socket], [], [], 0)
         return not readable
 
     async def read(self, max_bytes: int = READ_SIZE) -> bytes:
