@@ -1,11 +1,12 @@
 """A server connection's incoming bytes, read by one task for the connection's whole life.
 
 Whoever needs the next h11 event (the connection waiting for a request, the app
-reading a body) pulls it with ``next_event``; the reader only reads when someone
-waits for data, or, once a request is complete, to notice the caller leaving (or
-sending its next request early). The server used to start a reader task for each
-request and cancel it after the answer: on a slow VM that start and cancel took
-400 of the 760 us a trivial request cost the server.
+reading a body) pulls it with ``next_event``. The reader keeps reading while fewer
+than ``UNREAD_LIMIT`` bytes wait unparsed, so it notices at once a caller that
+leaves (or sends its next request early), and past that only when someone waits
+for bytes: a body the app does not take holds the caller back. The server used to
+start a reader task for each request and cancel it after the answer: on a slow VM
+that start and cancel took 400 of the 760 us a trivial request cost the server.
 """
 
 from collections.abc import Callable
@@ -16,8 +17,7 @@ import h11
 from computemesh.errors import MeshError
 from computemesh.p2phttp.channel import READ_SIZE, H11Channel
 
-PIPELINED_AHEAD = READ_SIZE  # bytes of early requests read while one is being answered
-_COMPLETE = (h11.DONE, h11.MUST_CLOSE)  # the caller's side of a request that has all arrived
+UNREAD_LIMIT = READ_SIZE  # unparsed bytes held before the reader waits for a taker
 
 
 class Inbound:
@@ -27,14 +27,13 @@ class Inbound:
         self._arrived: anyio.Event | None = None  # set when bytes (or the end) arrive
         self._wake_reader: anyio.Event | None = None
         self._consumer_waiting = False
-        self._ahead = 0
         self.gone = anyio.Event()  # the caller closed its side, or the connection broke
         self.on_gone: Callable[[], None] | None = None
 
     async def run(self) -> None:
         """The reader: run in a task of its own, cancelled when the connection ends."""
         while not self.gone.is_set():
-            if not self._should_read():
+            if not self._consumer_waiting and self._unread() >= UNREAD_LIMIT:
                 self._wake_reader = anyio.Event()
                 await self._wake_reader.wait()
                 continue
@@ -42,8 +41,6 @@ class Inbound:
                 data = await self._channel.stream.read(READ_SIZE)
             except MeshError:
                 data = b""  # a reset reads as an end; h11 then reports what it lacks
-            if self._conn.their_state in _COMPLETE:
-                self._ahead += len(data)
             self._conn.receive_data(data)
             if not data:
                 self._leave()
@@ -58,19 +55,12 @@ class Inbound:
     def poll(self) -> h11.Event | None:
         """The next event if its bytes are already here; None if it needs more."""
         event = self._channel.poll()
-        if isinstance(event, h11.EndOfMessage):
-            self._wake()  # the request is complete: start watching for the caller
+        if event is not None:
+            self._wake()  # bytes were taken: a reader held at the limit may go on
         return event
 
-    def restart(self) -> None:
-        """The answer is done and h11 begins a new cycle: early bytes now count anew."""
-        self._ahead = 0
-        self._wake()
-
-    def _should_read(self) -> bool:
-        if self._consumer_waiting:
-            return True
-        return self._conn.their_state in _COMPLETE and self._ahead < PIPELINED_AHEAD
+    def _unread(self) -> int:
+        return len(self._conn.trailing_data[0])
 
     async def _more(self) -> None:
         if self.gone.is_set():

@@ -118,7 +118,6 @@ async def _answer(
             if not channel.reusable or drain.closing:
                 return
             channel.conn.start_next_cycle()
-            inbound.restart()
     except h11.RemoteProtocolError as error:
         await _refuse(channel, error)
     except MeshError as error:
@@ -192,8 +191,8 @@ class _Exchange:
     def _take_early_events(self) -> None:
         """The body events already here: the end of a bodiless request among them.
 
-        Taken before the app runs, so that a request is complete, and the reader
-        watches for the caller leaving, even when the app never reads its body.
+        Taken before the app runs, so that a request the app never reads (a GET)
+        is complete when it answers, and the connection can carry the next one.
         """
         try:
             while (event := self._inbound.poll()) is not None:
