@@ -26,6 +26,7 @@ from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
 from computemesh.p2p import (
     quick_locks,
+    ready_reads,
     sealed_frames,
     sender_record,
     task_lookup,
@@ -62,11 +63,12 @@ def patch_module_constants() -> None:
     """Lower the dial floor, widen pubsub queues, batch yamux window updates,
     check each pubsub peer's address record once, find a task's parent directly,
     send every sealed frame whole, read yamux's tuning once, take free locks
-    without a trip through the scheduler."""
+    and waiting bytes without a trip through the scheduler."""
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
     quick_locks.install()
+    ready_reads.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
