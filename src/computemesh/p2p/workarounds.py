@@ -26,7 +26,7 @@ from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
 from computemesh.p2p import (
     quick_locks,
-    ready_reads,
+    ready_io,
     sealed_frames,
     sender_record,
     task_lookup,
@@ -63,12 +63,12 @@ def patch_module_constants() -> None:
     """Lower the dial floor, widen pubsub queues, batch yamux window updates,
     check each pubsub peer's address record once, find a task's parent directly,
     send every sealed frame whole, read yamux's tuning once, take free locks
-    and waiting bytes without a trip through the scheduler."""
+    and socket reads and writes that need no wait without a trip through the scheduler."""
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
     quick_locks.install()
-    ready_reads.install()
+    ready_io.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER

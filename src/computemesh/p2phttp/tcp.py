@@ -1,8 +1,10 @@
 """TCP connections to upstream HTTP servers, shaped like mesh streams for ``H11Channel``.
 
-The same lean h11 client then serves both hops of a forward. Compared with httpx's
-own transport it writes a request's head and body in one send, which matters here:
-a loopback send costs tens of microseconds on these machines.
+The same lean h11 client then serves both hops of a forward, and the node's HTTP
+port serves clients over the same kind of stream. Compared with httpx's own transport
+it writes a request's head and body in one send, which matters here: a loopback send
+costs tens of microseconds on these machines. Reads and writes that need no wait
+skip trio's scheduler (``p2p.ready_io``), as the node's libp2p connections do.
 """
 
 import select
@@ -11,6 +13,7 @@ import anyio
 from anyio.abc import SocketAttribute, SocketStream
 
 from computemesh.errors import MeshError
+from computemesh.p2p.ready_io import ReadyIO
 
 READ_SIZE = 64 * 1024
 
@@ -19,6 +22,7 @@ class TcpStream:
     def __init__(self, stream: SocketStream) -> None:
         self._stream = stream
         self._socket = stream.extra(SocketAttribute.raw_socket)  # anyio rebuilds it per ask
+        self._io = ReadyIO(self._socket)
         self._closed = False
 
     @property
@@ -35,17 +39,15 @@ class TcpStream:
 
     async def read(self, max_bytes: int = READ_SIZE) -> bytes:
         try:
-            return await self._stream.receive(max_bytes)
-        except anyio.EndOfStream:
-            return b""
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as error:
-            raise MeshError(f"upstream connection failed: {error}") from error
+            return await self._io.read(max_bytes)
+        except OSError as error:
+            raise MeshError(f"connection failed: {error}") from error
 
     async def write(self, data: bytes) -> None:
         try:
-            await self._stream.send(data)
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as error:
-            raise MeshError(f"upstream connection failed: {error}") from error
+            await self._io.write(data)
+        except OSError as error:
+            raise MeshError(f"connection failed: {error}") from error
 
     async def close(self) -> None:
         self._closed = True

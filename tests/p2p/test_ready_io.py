@@ -1,4 +1,4 @@
-"""py-libp2p's TCP reads take waiting bytes at once, yet wait, end and yield as they should."""
+"""py-libp2p's TCP reads and writes that need no wait skip the scheduler, yet still yield."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +10,7 @@ from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.io.trio import TrioTCPStream
 
 from computemesh.p2p import workarounds
-from computemesh.p2p.ready_reads import FAIR_EVERY
+from computemesh.p2p.ready_io import FAIR_EVERY
 
 
 @asynccontextmanager
@@ -54,6 +54,33 @@ async def test_a_read_waits_for_bytes_to_arrive() -> None:
         assert got == []
         await peer.send_all(b"later")
     assert got == [b"later"]
+
+
+async def test_a_write_with_room_in_the_socket_goes_without_a_trip_through_trio() -> None:
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other")
+
+    async with connected() as (stream, peer), trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        await stream.write(b"frame")
+        assert ran == []
+        assert await peer.receive_some() == b"frame"
+
+
+async def test_a_write_waits_for_room_and_sends_everything() -> None:
+    big = b"y" * (4 * 1024 * 1024)  # far more than the socket buffers hold
+    got = bytearray()
+    async with connected() as (stream, peer), trio.open_nursery() as nursery:
+
+        async def drain() -> None:
+            while len(got) < len(big):
+                got.extend(await peer.receive_some())
+
+        nursery.start_soon(drain)
+        await stream.write(big)
+    assert bytes(got) == big
 
 
 async def test_ready_reads_still_yield_now_and_then() -> None:
