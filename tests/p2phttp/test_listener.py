@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import anyio
 import pytest
 import trio
 from starlette.applications import Starlette
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from computemesh.p2phttp import CANCELS_ON_DISCONNECT, VIA_MESH
+from computemesh.p2phttp.listener import accept_forever
 from computemesh.p2phttp.tcp import TcpStream
 from tests.support.http_server import App, exchange, serving
 from tests.support.task_steps import TaskSteps
@@ -252,3 +254,35 @@ async def test_requests_on_a_kept_alive_connection_take_few_turns_of_the_schedul
     # Measured: 100 task steps with one reader task for the connection's life; 150-154
     # with a reader task started and cancelled per request; Hypercorn 224-233.
     assert steps.count < 120, f"{steps.count} task steps for {REQUESTS} requests"
+
+
+class FlakyListener:
+    """Fails its first accept as a process out of descriptors would, then accepts."""
+
+    def __init__(self, stream: Any) -> None:
+        self.calls = 0
+        self.stream = stream
+
+    async def accept(self) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise anyio.BrokenResourceError from OSError(24, "Too many open files")
+        if self.calls == 2:
+            return self.stream
+        await trio.sleep_forever()
+
+
+async def test_a_failed_accept_is_retried_not_fatal() -> None:
+    handled = trio.Event()
+
+    async def handle(stream: Any) -> None:
+        assert stream == "connection"
+        handled.set()
+
+    listener = FlakyListener("connection")
+    with trio.fail_after(5):
+        async with anyio.create_task_group() as connections:
+            connections.start_soon(accept_forever, listener, handle, connections)
+            await handled.wait()
+            connections.cancel_scope.cancel()
+    assert listener.calls >= 2

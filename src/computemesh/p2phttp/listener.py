@@ -10,10 +10,11 @@ requests in progress get ``grace`` seconds to finish before they are cancelled.
 """
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream, TaskStatus
+from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup, TaskStatus
 
 from computemesh.p2phttp.server import ASGIApp, Drain, Origin, serve_connection
 from computemesh.p2phttp.tcp import TcpStream
@@ -21,6 +22,7 @@ from computemesh.p2phttp.tcp import TcpStream
 log = logging.getLogger(__name__)
 
 KEEP_ALIVE_S = 5.0  # what Hypercorn and llama.cpp's server allow an idle client
+ACCEPT_RETRY_S = 0.1  # after the process ran out of descriptors (or memory) to accept with
 
 
 async def serve_tcp(
@@ -45,12 +47,33 @@ async def serve_tcp(
 
     async with anyio.create_task_group() as connections:
         async with listener, anyio.create_task_group() as accepting:
-            accepting.start_soon(listener.serve, handle, connections)
+            for one in listener.listeners:  # a host name may bind IPv4 and IPv6
+                assert isinstance(one, SocketListener)
+                accepting.start_soon(accept_forever, one, handle, connections)
             task_status.started(_bound_port(listener))
             await stopping.wait()
             accepting.cancel_scope.cancel()
         drain.close()
         connections.cancel_scope.deadline = anyio.current_time() + grace
+
+
+Handler = Callable[[SocketStream], Coroutine[Any, Any, None]]
+
+
+async def accept_forever(listener: SocketListener, handle: Handler, connections: TaskGroup) -> None:
+    """Hand each new connection to ``handle``; a failed accept is retried, not fatal.
+
+    anyio's own ``serve`` lets an accept error (EMFILE when the process is out of
+    file descriptors) end the loop, and with it the node's HTTP port.
+    """
+    while True:
+        try:
+            stream = await listener.accept()
+        except anyio.BrokenResourceError as error:
+            log.warning("cannot accept an HTTP connection: %s", error.__cause__ or error)
+            await anyio.sleep(ACCEPT_RETRY_S)
+            continue
+        connections.start_soon(handle, stream)
 
 
 def _origin(stream: SocketStream) -> Origin:
