@@ -252,6 +252,21 @@ def test_a_stream_past_the_deadline_ends_with_an_error_event(
     assert "deadline" in last["error"]["message"]
 
 
+def test_a_client_that_gives_up_cancels_the_request_at_the_upstream(
+    start_node: StartNode, upstreams: list[UpstreamProcess]
+) -> None:
+    entry = start_node("--public-addr", "127.0.0.1")
+    slow = upstream(upstreams, "--latency", "30")
+    provider(start_node, entry, slow.url, "slow-model")
+    assert wait_until(lambda: sees_services(entry, 1), CONVERGE_S)
+
+    request = {"model": "slow-model", "messages": []}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{entry.url}/v1/service/llm/v1/chat/completions", json=request, timeout=1)
+    # client → entry (cancelled) → libp2p stream reset → provider (cancelled) → upstream
+    assert wait_until(lambda: httpx.get(f"{slow.url}/stats").json()["abandoned"] == 1, 10)
+
+
 def test_requests_in_flight_show_in_the_record(
     start_node: StartNode, upstreams: list[UpstreamProcess]
 ) -> None:

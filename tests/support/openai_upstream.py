@@ -39,11 +39,13 @@ class Upstream:
         self.args = args
         self.slots = anyio.Semaphore(args.capacity) if args.capacity else None
         self.ipfs_blocks: dict[str, bytes] = {}
+        self.abandoned = 0  # requests whose caller left before the answer was ready
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/health", self.health),
+                Route("/stats", self.stats),
                 Route("/v1/models", self.models),
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/images/generations", self.images, methods=["POST"]),
@@ -55,6 +57,9 @@ class Upstream:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": self.args.name})
+
+    async def stats(self, request: Request) -> Response:
+        return JSONResponse({"abandoned": self.abandoned})
 
     async def models(self, request: Request) -> Response:
         data = [{"id": m, "object": "model", "owned_by": self.args.name} for m in self.args.model]
@@ -110,11 +115,25 @@ class Upstream:
         if body.get("stream"):
             return StreamingResponse(self._chunks(body), media_type="text/event-stream")
         if self.slots is None:
-            await anyio.sleep(self.args.latency)
+            await self._think(request)
         else:
             async with self.slots:
-                await anyio.sleep(self.args.latency)
+                await self._think(request)
         return JSONResponse(self._completion(body))
+
+    async def _think(self, request: Request) -> None:
+        """Wait out the latency, unless the caller leaves first (then count it)."""
+        async with anyio.create_task_group() as tasks:
+
+            async def watch() -> None:
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+                self.abandoned += 1
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(watch)
+            await anyio.sleep(self.args.latency)
+            tasks.cancel_scope.cancel()
 
     def _completion(self, body: dict[str, object]) -> dict[str, object]:
         text = f"hello from {self.args.name}"

@@ -9,11 +9,13 @@ next request to the same destination (a peer id, or ``host:port``).
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
+import anyio
 import h11
 
 from computemesh.p2phttp.channel import ByteStream, H11Channel
 
 Opener = Callable[[str], Awaitable[ByteStream]]
+DISCARD_LIMIT_S = 5.0  # longest a reset may take (it is shielded from cancellation)
 
 
 class ChannelPool:
@@ -51,8 +53,14 @@ class ChannelPool:
         await channel.stream.close()
 
     async def discard(self, channel: H11Channel) -> None:
-        """An exchange was abandoned midway: reset, so the server stops its work."""
-        await channel.stream.reset()
+        """An exchange was abandoned midway: reset, so the server stops its work.
+
+        Mostly called as the caller's own work is being cancelled (its client left):
+        unshielded, the reset would be cancelled before it left, and the server
+        would go on working for nobody.
+        """
+        with anyio.CancelScope(shield=True), anyio.move_on_after(DISCARD_LIMIT_S):
+            await channel.stream.reset()
 
     def forget(self, destination: str) -> None:
         self._idle.pop(destination, None)
