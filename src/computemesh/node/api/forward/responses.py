@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 SSE_HEADERS = [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
 
 
-async def respond(forwarded: Forwarded, deadline: float) -> Response:
+async def respond(forwarded: Forwarded) -> Response:
     """A whole body goes out in one piece with its length; anything else streams."""
     if not forwarded.complete:
-        return ForwardedResponse(forwarded, deadline)
+        return ForwardedResponse(forwarded)
     await forwarded.aclose()
     response = Response(forwarded.first, status_code=forwarded.status)
     response.raw_headers = _raw(forwarded.headers) + response.raw_headers  # + content-length
@@ -48,10 +48,9 @@ class ForwardedResponse(Response):
     (the transport's reads already stop at the deadline the forward carried).
     """
 
-    def __init__(self, forwarded: Forwarded, deadline: float) -> None:
+    def __init__(self, forwarded: Forwarded) -> None:
         super().__init__(status_code=forwarded.status)
         self._forwarded = forwarded
-        self._deadline = deadline
         self._sse = forwarded.content_type.startswith("text/event-stream")
         headers = forwarded.headers
         if self._sse:  # ours replace the upstream's (an earlier hop may have set them)

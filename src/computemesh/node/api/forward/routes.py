@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from computemesh.ids import PeerId
 from computemesh.node.api.deps import State
-from computemesh.node.api.forward.disconnect import cancel_on_disconnect
 from computemesh.node.api.forward.lane import Handler
 from computemesh.node.api.forward.responses import respond
 from computemesh.node.api.local_target import local_service_url
@@ -72,7 +71,7 @@ async def to_peer(peer_id: str, request: Request, state: State) -> Response:
     outbound, deadline = await _outbound(request), _deadline(state)
     url = f"libp2p://{peer}{outbound.target()}"
     forwarded = await forward(state.forwarding, url, outbound, state.timeouts, deadline)
-    return await respond(forwarded, deadline)
+    return await respond(forwarded)
 
 
 @service_router.api_route("/_service/{service}/{path:path}", methods=METHODS)
@@ -91,7 +90,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
         state.load.finished()
         raise
     forwarded.on_close(state.load.finished)
-    return await respond(forwarded, deadline)
+    return await respond(forwarded)
 
 
 @entry_router.api_route("/service/{service}/{path:path}", methods=METHODS)
@@ -100,11 +99,9 @@ async def to_any_provider(service: str, request: Request, state: State) -> Respo
     body = await request.body()
     outbound, deadline = await _outbound(request, body), _deadline(state)
     fields = request_fields(body, outbound.query)
-    dispatch = state.dispatcher.dispatch(service, outbound, fields, deadline)
-    forwarded = await cancel_on_disconnect(request, dispatch)
-    if forwarded is None:
-        return Response(status_code=499)  # the client left; nobody reads this
-    return await respond(forwarded, deadline)
+    # A client that leaves cancels this handler (the node's server does), dispatch included.
+    forwarded = await state.dispatcher.dispatch(service, outbound, fields, deadline)
+    return await respond(forwarded)
 
 
 # Served first by the forwarding lane (``lane.py``); the routers above describe them.

@@ -14,7 +14,6 @@ from fastapi import Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from computemesh.node.api.forward.disconnect import cancel_on_disconnect
 from computemesh.node.api.forward.responses import ForwardedResponse
 from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
@@ -24,8 +23,6 @@ from computemesh.registry import view
 from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, mesh_models
 from computemesh.routing.forwarder import Outbound
 from computemesh.routing.headers import end_to_end
-
-CLIENT_GONE = 499  # nobody reads it; nginx's name for a request the client abandoned
 
 
 async def relay(request: Request, state: NodeState, schema: type[BaseModel], kind: str) -> Response:
@@ -50,13 +47,11 @@ async def relay(request: Request, state: NodeState, schema: type[BaseModel], kin
     deadline = time.monotonic() + state.timeouts.total
     # The kind field steers past providers that mark the model as another kind.
     fields = {MODEL_KEY: model, kind: model}
-    dispatch = state.dispatcher.dispatch(LLM_SERVICE, outbound, fields, deadline)
-    forwarded = await cancel_on_disconnect(request, dispatch)
-    if forwarded is None:
-        return Response(status_code=CLIENT_GONE)
+    # A client that leaves cancels this handler (the node's server does), dispatch included.
+    forwarded = await state.dispatcher.dispatch(LLM_SERVICE, outbound, fields, deadline)
     if forwarded.status >= 400:
         return await reshaped_error(forwarded)
-    return ForwardedResponse(forwarded, deadline)
+    return ForwardedResponse(forwarded)
 
 
 def _with_usage(document: dict[str, Any]) -> dict[str, Any]:
