@@ -2,10 +2,10 @@
 
 import httpx
 
-# Servers here (Hypercorn, llama.cpp) close a connection idle for 5 s, and httpx keeps
-# one for 5 s: a request sent on it as the server closes it fails with "Server
-# disconnected without sending a response" (seen in a forward bench). Bench clients
-# drop idle connections first.
+# Servers here (nodes, llama.cpp, the test upstream) close a connection idle for 5 s,
+# and httpx keeps one for 5 s: a request sent on it as the server closes it fails with
+# "Server disconnected without sending a response" (seen in a forward bench). Bench
+# clients drop idle connections first.
 CLIENT_KEEPALIVE_S = 2.0
 
 
