@@ -30,9 +30,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.clients import client_limits
 from bench.machine import python_speed_line
+from bench.pair import start_pair
 from tests.support.processes import UpstreamProcess, start_upstream
 
-from computemesh.cli.localmesh import LocalNode, wait_until
+from computemesh.cli.localmesh import LocalNode
 
 console = Console()
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -198,16 +199,7 @@ def main() -> None:
     nodes: list[LocalNode] = []
     try:
         with tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch:
-            a = LocalNode(Path(scratch, "a"), args=["--public-addr", "127.0.0.1"]).start()
-            nodes.append(a)
-            a.wait_healthy()
-            b = LocalNode(Path(scratch, "b"), args=[
-                "--bootstrap", a.bootstrap_addr(), "--service", f"llm={upstream.url}",
-                "--identity-group", "llm:model=bench-model"])  # fmt: skip
-            nodes.append(b.start())
-            b.wait_healthy()
-            if not wait_until(lambda: any(e["service"] for e in a.table().values()), 30):
-                raise SystemExit("the provider did not reach the entry node's table")
+            a, b = start_pair(Path(scratch), upstream.url, nodes)
             with console.status("measuring (rounds alternate the paths) ..."):
                 entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
                 results = trio.run(measure, paths(upstream, a, b), args, entry)

@@ -29,9 +29,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.clients import client_limits
 from bench.machine import python_speed_line
+from bench.pair import start_pair
 from tests.support.processes import start_upstream
 
-from computemesh.cli.localmesh import LocalNode, wait_until
+from computemesh.cli.localmesh import LocalNode
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console()
@@ -59,6 +60,11 @@ class Pair:
             self.cost.setdefault(f"{node} {kind}", []).append(seconds / units * 1e6)
 
 
+def _process(node: LocalNode) -> psutil.Process:
+    assert node.process is not None
+    return psutil.Process(node.process.pid)
+
+
 def _cpu(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
@@ -75,19 +81,6 @@ def worktree(revision: str) -> Iterator[Path]:
             yield path / "src"
         finally:
             subprocess.run([*run, "remove", "--force", str(path)], check=True)
-
-
-def start_pair(name: str, src: Path, scratch: Path, upstream_url: str) -> list[LocalNode]:
-    env = {"PYTHONPATH": str(src)}
-    entry = LocalNode(scratch / f"{name}-e", args=["--public-addr", "127.0.0.1"], env=env)
-    entry.start().wait_healthy()
-    provider = LocalNode(scratch / f"{name}-p", env=env, args=[
-        "--bootstrap", entry.bootstrap_addr(), "--service", f"llm={upstream_url}",
-        "--identity-group", "llm:model=bench-model"])  # fmt: skip
-    provider.start().wait_healthy()
-    if not wait_until(lambda: any(e["service"] for e in entry.table().values()), 30):
-        raise SystemExit(f"{name}: the provider did not reach the entry node's table")
-    return [entry, provider]
 
 
 async def in_parallel(count: int, concurrency: int, job: Callable[[], Awaitable[None]]) -> None:
@@ -166,12 +159,13 @@ def main() -> None:
     try:
         with worktree(args.base) as base_src, tempfile.TemporaryDirectory() as scratch:
             pairs = []
-            for name, src in ((args.base, base_src), ("working tree", ROOT / "src")):
-                started = start_pair(name, src, Path(scratch), upstream.url)
-                nodes += started
-                entry, provider = (psutil.Process(n.process.pid) for n in started if n.process)
-                url = f"{started[0].url}/v1/service/llm/v1/chat/completions"
-                pairs.append(Pair(name, url, entry, provider))
+            for index, (name, src) in enumerate(
+                ((args.base, base_src), ("working tree", ROOT / "src"))
+            ):
+                env = {"PYTHONPATH": str(src)}
+                entry, provider = start_pair(Path(scratch, str(index)), upstream.url, nodes, env)
+                url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+                pairs.append(Pair(name, url, _process(entry), _process(provider)))
             with console.status("measuring (rounds alternate the versions) ..."):
                 trio.run(measure, pairs, args)
             report(*pairs)
