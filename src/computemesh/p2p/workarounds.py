@@ -25,6 +25,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
 from computemesh.p2p import (
+    noise_reads,
     quick_locks,
     ready_io,
     sealed_frames,
@@ -69,6 +70,7 @@ def patch_module_constants() -> None:
     yamux_tuning.install()
     quick_locks.install()
     ready_io.install()
+    noise_reads.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
