@@ -9,8 +9,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,9 +43,17 @@ from computemesh.p2p import task_lookup
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.stream import MeshStream
+from tests.support.mesh_hosts import (
+    LOCALHOST,
+    PINGPONG,
+    address,
+    mesh_host,
+    network,
+    pong,
+    tcp_stream,
+)
 from tests.support.task_steps import TaskSteps
 
-LOCALHOST = ["/ip4/127.0.0.1/tcp/0"]
 ECHO = "/computemesh-test/echo/1.0.0"
 FAILING = "/computemesh-test/failing/1.0.0"
 LAST_WORDS = "/computemesh-test/last-words/1.0.0"
@@ -55,12 +62,6 @@ TOPIC = "computemesh-test/burst"
 
 # Bounds for waiting on something that should happen; never a speed assertion.
 SETTLE_S = 15.0
-
-
-@asynccontextmanager
-async def mesh_host() -> AsyncIterator[MeshHost]:
-    async with open_mesh_host(generate("ed25519"), LOCALHOST) as host:
-        yield host
 
 
 async def start_host(nursery: trio.Nursery) -> MeshHost:
@@ -73,14 +74,6 @@ async def start_host(nursery: trio.Nursery) -> MeshHost:
 
     host: MeshHost = await nursery.start(run)
     return host
-
-
-def address(host: MeshHost) -> str:
-    return f"{host.listen_addrs()[0]}/p2p/{host.peer_id}"
-
-
-def network(host: MeshHost) -> Any:
-    return host._host.get_network()
 
 
 async def eventually(condition: Callable[[], bool], what: str, timeout: float = SETTLE_S) -> None:
@@ -683,12 +676,6 @@ def _tree_depth(manager: Any) -> int:
 # -- a write cancelled after its Noise seal (sealed_frames) ---------------------------
 
 
-def _tcp_stream(host: MeshHost, peer: PeerId) -> Any:
-    """The TCP stream under the Noise session of ``host``'s connection to ``peer``."""
-    (connection,) = network(host).get_connections(ID.from_base58(peer))
-    return connection.muxed_conn.secured_conn.conn.conn.stream
-
-
 async def test_a_write_cancelled_after_its_seal_does_not_break_the_connection() -> None:
     async with mesh_host() as node, mesh_host() as client:
         node.set_handler(ECHO, _echo, members_only=False)
@@ -697,7 +684,7 @@ async def test_a_write_cancelled_after_its_seal_does_not_break_the_connection() 
         socket_free = trio.Event()
 
         async def occupy_the_socket(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-            async with _tcp_stream(client, node.peer_id).write_lock:
+            async with tcp_stream(client, node.peer_id).write_lock:
                 task_status.started()
                 await socket_free.wait()
 
@@ -734,13 +721,6 @@ async def test_a_peer_that_comes_back_can_be_redialed_at_once() -> None:
 
 # -- yamux window updates (patch_module_constants: _window_update_with_hysteresis) --
 
-PINGPONG = "/computemesh-test/ping-pong/1.0.0"
-
-
-async def _pong(stream: MeshStream) -> None:
-    while chunk := await stream.read(65536):
-        await stream.write(chunk)
-
 
 async def test_small_messages_do_not_each_cost_a_window_update(
     monkeypatch: pytest.MonkeyPatch,
@@ -754,7 +734,7 @@ async def test_small_messages_do_not_each_cost_a_window_update(
 
     monkeypatch.setattr(YamuxStream, "send_window_update", counted)
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, _pong, members_only=False)
+        node.set_handler(PINGPONG, pong, members_only=False)
         await client.dial(address(node))
         stream = await client.open_stream(node.peer_id, PINGPONG)
         for _ in range(200):
@@ -786,7 +766,7 @@ async def test_a_read_cancelled_after_taking_bytes_keeps_them(
         return data
 
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, _pong, members_only=False)
+        node.set_handler(PINGPONG, pong, members_only=False)
         await client.dial(address(node))
         stream = await client.open_stream(node.peer_id, PINGPONG)
         ours.append(stream._stream.muxed_stream.stream_id)  # type: ignore[attr-defined]
@@ -811,7 +791,7 @@ async def test_relaying_messages_does_not_read_the_environment_per_frame(
         return original(name, default)
 
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, _pong, members_only=False)
+        node.set_handler(PINGPONG, pong, members_only=False)
         await client.dial(address(node))
         stream = await client.open_stream(node.peer_id, PINGPONG)
         monkeypatch.setattr(os, "getenv", counted)
@@ -841,7 +821,7 @@ class _SilentConnection:
 
 async def test_a_round_trip_takes_few_turns_of_the_scheduler() -> None:
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, _pong, members_only=False)
+        node.set_handler(PINGPONG, pong, members_only=False)
         await client.dial(address(node))
         stream = await client.open_stream(node.peer_id, PINGPONG)
         steps = TaskSteps()

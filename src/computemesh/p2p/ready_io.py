@@ -45,7 +45,7 @@ class ReadyIO:
                 waited = True
                 continue
             if not waited:
-                await self._now_and_then()
+                await self.now_and_then()
             return data
 
     async def write(self, data: bytes) -> None:
@@ -53,16 +53,24 @@ class ReadyIO:
         await trio.lowlevel.checkpoint_if_cancelled()
         view = memoryview(data)
         waited = False
-        while view:
-            try:
-                view = view[os.write(self._socket.fileno(), view) :]
-            except BlockingIOError:
-                await _wait(trio.lowlevel.wait_writable, self._socket)
-                waited = True
+        while view := view[self.write_now(view) :]:
+            await _wait(trio.lowlevel.wait_writable, self._socket)
+            waited = True
         if not waited:
-            await self._now_and_then()
+            await self.now_and_then()
 
-    async def _now_and_then(self) -> None:
+    def write_now(self, data: bytes | memoryview) -> int:
+        """How much of ``data`` the socket took without waiting; ``OSError`` as it raises it."""
+        sent = 0
+        try:
+            while sent < len(data):
+                sent += os.write(self._socket.fileno(), data[sent:])
+        except BlockingIOError:
+            pass
+        return sent
+
+    async def now_and_then(self) -> None:
+        """Yield on every ``FAIR_EVERY``-th call: the turn an operation that did not wait owes."""
         self._done_at_once += 1
         if self._done_at_once % FAIR_EVERY == 0:
             await trio.lowlevel.checkpoint()
@@ -82,7 +90,7 @@ def install() -> None:
     stream.write = _write
 
 
-def _ready_io(stream: Any) -> ReadyIO:
+def ready_io_of(stream: Any) -> ReadyIO:
     io: ReadyIO | None = getattr(stream, _IO, None)
     if io is None:
         io = ReadyIO(stream.stream.socket)
@@ -95,22 +103,22 @@ async def _read(self: Any, n: int | None = None) -> bytes:
         if n == 0:
             return b""
         try:
-            return await _ready_io(self).read(n or DEFAULT_READ)
+            return await ready_io_of(self).read(n or DEFAULT_READ)
         except OSError as error:
             if error.errno == errno.EBADF:
                 return b""  # closed here: an end, as py-libp2p reads it
-            raise _closed(error) from error
+            raise closed_error(error) from error
 
 
 async def _write(self: Any, data: bytes) -> None:
     async with self.write_lock:
         try:
-            await _ready_io(self).write(data)
+            await ready_io_of(self).write(data)
         except OSError as error:
             if error.errno == errno.EBADF:
                 return  # closed here: py-libp2p drops the write quietly
-            raise _closed(error) from error
+            raise closed_error(error) from error
 
 
-def _closed(error: OSError) -> ConnectionClosedError:
+def closed_error(error: OSError) -> ConnectionClosedError:
     return ConnectionClosedError(f"TCP connection reset by remote peer: {error}", transport="tcp")

@@ -16,6 +16,7 @@ wire, so the connection is closed instead.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -34,14 +35,23 @@ def install() -> None:
 
 async def _write_frame_whole(self: Any, data: bytes) -> None:
     async with self._write_lock:  # cancellable: nothing is sealed while waiting here
-        with trio.CancelScope(shield=True) as sending:
-            sending.deadline = trio.current_time() + SEALED_SEND_LIMIT_S
-            await self.secured_conn.write(data)
-        if sending.cancelled_caught:
-            log.info("closing the connection to %s: a frame was not sent in time", self.peer_id)
-            with trio.CancelScope(shield=True):
-                await self.secured_conn.close()
-            raise IOException(f"a frame to {self.peer_id} was not sent in time")
+        await send_sealed(self, self.secured_conn.write, data)
     # A cancel that came during the shielded send is delivered now, without the
     # extra trip through the scheduler a full checkpoint costs on every frame.
     await trio.lowlevel.checkpoint_if_cancelled()
+
+
+async def send_sealed(muxer: Any, send: Callable[[bytes], Awaitable[None]], data: bytes) -> None:
+    """``send(data)`` to the end whatever the caller's cancellation: ``data`` is, or
+    becomes, a sealed frame. Closes ``muxer``'s connection if that takes too long.
+
+    Call with ``muxer``'s write lock held.
+    """
+    with trio.CancelScope(shield=True) as sending:
+        sending.deadline = trio.current_time() + SEALED_SEND_LIMIT_S
+        await send(data)
+    if sending.cancelled_caught:
+        log.info("closing the connection to %s: a frame was not sent in time", muxer.peer_id)
+        with trio.CancelScope(shield=True):
+            await muxer.secured_conn.close()
+        raise IOException(f"a frame to {muxer.peer_id} was not sent in time")

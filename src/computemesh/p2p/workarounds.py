@@ -25,6 +25,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
 from computemesh.p2p import (
+    frame_writes,
     noise_reads,
     quick_locks,
     ready_io,
@@ -64,11 +65,14 @@ def patch_module_constants() -> None:
     """Lower the dial floor, widen pubsub queues, batch yamux window updates,
     check each pubsub peer's address record once, find a task's parent directly,
     send every sealed frame whole, read yamux's tuning once, take free locks
-    and socket reads and writes that need no wait without a trip through the scheduler."""
+    and socket reads and writes that need no wait without a trip through the scheduler,
+    read whole socket buffers of Noise messages, and write a frame straight to the
+    socket when nobody else is writing."""
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
     quick_locks.install()
+    frame_writes.install()
     ready_io.install()
     noise_reads.install()
     task_lookup.install()
