@@ -92,6 +92,19 @@ async def test_ready_reads_still_yield_now_and_then() -> None:
                 assert await stream.read(1) == b"x"
 
 
+async def test_a_read_cancelled_while_it_yields_its_turn_keeps_its_bytes() -> None:
+    got: list[bytes] = []
+    async with connected() as (stream, peer):
+        await peer.send_all(b"x" * FAIR_EVERY)
+        await trio.testing.wait_all_tasks_blocked()
+        with trio.CancelScope() as reading:
+            for count in range(1, FAIR_EVERY + 1):
+                if count == FAIR_EVERY:  # the read that takes its byte, then yields
+                    reading.deadline = trio.current_time()  # passes during that yield
+                got.append(await stream.read(1))
+    assert got == [b"x"] * FAIR_EVERY
+
+
 async def test_the_ends_read_as_py_libp2p_reads_them() -> None:
     async with connected() as (stream, peer):
         await peer.aclose()
