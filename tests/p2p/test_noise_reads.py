@@ -79,6 +79,15 @@ async def test_messages_that_arrived_together_take_one_socket_read() -> None:
         assert raw.reads == 1  # py-libp2p's own reads: two per message, six here
 
 
+async def test_hundreds_of_small_messages_in_one_read_come_out_in_order() -> None:
+    messages = [f"event {index:04d}".encode() for index in range(600)]  # 16 kB on the wire
+    async with session_pair() as (session, raw, peer):
+        await peer.send_all(b"".join(sealed(message) for message in messages))
+        await trio.testing.wait_all_tasks_blocked()
+        assert [await session.read(10) for _ in messages] == messages
+        assert raw.reads == 1
+
+
 async def test_reads_cut_across_messages_as_asked() -> None:
     async with session_pair() as (session, _, peer):
         await peer.send_all(sealed(b"abc") + sealed(b"defgh"))

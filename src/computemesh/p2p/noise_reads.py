@@ -27,12 +27,13 @@ _STATE = "_computemesh_noise_reads"
 class SessionReads:
     """One session's bytes read but not yet used: ciphertext, and plaintext from it."""
 
-    __slots__ = ("_cipher", "_decrypt", "_plain", "_raw")
+    __slots__ = ("_at", "_cipher", "_decrypt", "_plain", "_raw")
 
     def __init__(self, transport: NoiseTransportReadWriter) -> None:
         self._raw: Any = transport.read_writer.read_write_closer
         self._decrypt = transport.decrypt
         self._cipher = b""
+        self._at = 0  # where the next message starts in ``_cipher``
         self._plain = b""
 
     def take(self, size: int) -> bytes | None:
@@ -54,22 +55,22 @@ class SessionReads:
 
     async def _next_message(self) -> bytes:
         while True:
-            cipher = self._cipher
-            if len(cipher) >= _LENGTH:
-                end = _LENGTH + int.from_bytes(cipher[:_LENGTH], "big")
+            cipher, at = self._cipher, self._at  # an offset: a read may hold many messages
+            if len(cipher) - at >= _LENGTH:
+                end = at + _LENGTH + int.from_bytes(cipher[at : at + _LENGTH], "big")
                 if len(cipher) >= end:
-                    self._cipher = cipher[end:]
-                    plain: bytes = self._decrypt(cipher[_LENGTH:end])
+                    self._at = end
+                    plain: bytes = self._decrypt(cipher[at + _LENGTH : end])
                     return plain
             more: bytes = await self._raw.read(SOCKET_READ)
             if not more:  # as py-libp2p's own reads end: the connection closed mid-read
                 raise IncompleteReadError(
                     "Connection closed during read operation: the next Noise message"
-                    f" was cut after {len(cipher)} bytes",
-                    expected_bytes=max(len(cipher) + 1, _LENGTH),
-                    received_bytes=len(cipher),
+                    f" was cut after {len(cipher) - at} bytes",
+                    expected_bytes=max(len(cipher) - at + 1, _LENGTH),
+                    received_bytes=len(cipher) - at,
                 )
-            self._cipher = cipher + more if cipher else more
+            self._cipher, self._at = (cipher[at:] + more if at < len(cipher) else more), 0
 
 
 def reads_of(session: Any) -> SessionReads | None:
