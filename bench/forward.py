@@ -30,8 +30,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.clients import client_limits
 from bench.machine import python_speed_line
-from bench.pair import start_pair
-from tests.support.processes import UpstreamProcess, start_upstream
+from bench.pair import start_pair, upstream_and_nodes
+from tests.support.processes import UpstreamProcess
 
 from computemesh.cli.localmesh import LocalNode
 
@@ -195,20 +195,16 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=200, help="SSE chunks per stream")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    upstream = start_upstream("--model", "bench-model", "--chunk-delay", "0")
-    nodes: list[LocalNode] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch:
-            a, b = start_pair(Path(scratch), upstream.url, nodes)
-            with console.status("measuring (rounds alternate the paths) ..."):
-                entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
-                results = trio.run(measure, paths(upstream, a, b), args, entry)
-            report(results)
-            console.print(python_speed_line())
-    finally:
-        for node in nodes:
-            node.stop()
-        upstream.kill()
+    with (  # nodes stop before their scratch folder goes
+        tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch,
+        upstream_and_nodes() as (upstream, nodes),
+    ):
+        a, b = start_pair(Path(scratch), upstream.url, nodes)
+        with console.status("measuring (rounds alternate the paths) ..."):
+            entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
+            results = trio.run(measure, paths(upstream, a, b), args, entry)
+        report(results)
+        console.print(python_speed_line())
 
 
 if __name__ == "__main__":

@@ -1,10 +1,31 @@
 """An entry node and a provider node on loopback: the mesh most benches measure."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.processes import UpstreamProcess, start_upstream
 
 from computemesh.cli.localmesh import LocalNode, wait_until
 
 MODEL = "bench-model"
+
+
+@contextmanager
+def upstream_and_nodes() -> Iterator[tuple[UpstreamProcess, list[LocalNode]]]:
+    """The test upstream answering at once, and a list of the nodes started in front of it.
+
+    On the way out every node in the list is stopped and the upstream killed, even
+    when a bench fails half-way.
+    """
+    upstream = start_upstream("--model", MODEL, "--chunk-delay", "0")
+    nodes: list[LocalNode] = []
+    try:
+        yield upstream, nodes
+    finally:
+        for node in nodes:
+            node.stop()
+        upstream.kill()
 
 
 def start_pair(

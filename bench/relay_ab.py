@@ -29,8 +29,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.clients import client_limits
 from bench.machine import python_speed_line
-from bench.pair import start_pair
-from tests.support.processes import start_upstream
+from bench.pair import start_pair, upstream_and_nodes
 
 from computemesh.cli.localmesh import LocalNode
 
@@ -154,26 +153,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600, help="per round, concurrency 32")
     parser.add_argument("--streams", type=int, default=60, help="per round, 4 at a time")
     args = parser.parse_args()
-    upstream = start_upstream("--model", "bench-model", "--chunk-delay", "0")
-    nodes: list[LocalNode] = []
-    try:
-        with worktree(args.base) as base_src, tempfile.TemporaryDirectory() as scratch:
-            pairs = []
-            for index, (name, src) in enumerate(
-                ((args.base, base_src), ("working tree", ROOT / "src"))
-            ):
-                env = {"PYTHONPATH": str(src)}
-                entry, provider = start_pair(Path(scratch, str(index)), upstream.url, nodes, env)
-                url = f"{entry.url}/v1/service/llm/v1/chat/completions"
-                pairs.append(Pair(name, url, _process(entry), _process(provider)))
-            with console.status("measuring (rounds alternate the versions) ..."):
-                trio.run(measure, pairs, args)
-            report(*pairs)
-            console.print(python_speed_line())
-    finally:
-        for node in nodes:
-            node.stop()
-        upstream.kill()
+    with (  # nodes stop first, then their code and scratch folders go
+        tempfile.TemporaryDirectory() as scratch,
+        worktree(args.base) as base_src,
+        upstream_and_nodes() as (upstream, nodes),
+    ):
+        pairs = []
+        versions = ((args.base, base_src), ("working tree", ROOT / "src"))
+        for index, (name, src) in enumerate(versions):
+            env = {"PYTHONPATH": str(src)}
+            entry, provider = start_pair(Path(scratch, str(index)), upstream.url, nodes, env)
+            url = f"{entry.url}/v1/service/llm/v1/chat/completions"
+            pairs.append(Pair(name, url, _process(entry), _process(provider)))
+        with console.status("measuring (rounds alternate the versions) ..."):
+            trio.run(measure, pairs, args)
+        report(*pairs)
+        console.print(python_speed_line())
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import trio.testing
 from computemesh.p2p import sealed_frames
 from computemesh.p2p.host import MeshHost
 from computemesh.p2p.ready_io import ReadyIO
+from computemesh.p2p.stream import MeshStream
 from tests.support.mesh_hosts import PINGPONG, address, mesh_host, pong, tcp_stream
 
 SETTLE_S = 15.0
@@ -44,14 +45,20 @@ def _shrink_buffers(client: MeshHost, node: MeshHost) -> None:
     receiving.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 4096)
 
 
+async def quiet_stream(node: MeshHost, client: MeshHost) -> MeshStream:
+    """A warmed-up echo stream from ``client`` to ``node``, once no other frame is on its way."""
+    node.set_handler(PINGPONG, pong, members_only=False)
+    await client.dial(address(node))
+    stream = await client.open_stream(node.peer_id, PINGPONG)
+    await stream.write(b"warm")
+    assert await stream.read_exactly(4) == b"warm"
+    await trio.testing.wait_all_tasks_blocked()  # the hosts' own frames (identify, pubsub) sent
+    return stream
+
+
 async def test_a_frame_to_a_free_connection_enters_no_cancel_scope() -> None:
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, pong, members_only=False)
-        await client.dial(address(node))
-        stream = await client.open_stream(node.peer_id, PINGPONG)
-        await stream.write(b"warm")
-        assert await stream.read_exactly(4) == b"warm"
-        await trio.testing.wait_all_tasks_blocked()  # no other frame on its way
+        stream = await quiet_stream(node, client)
         with scopes_entered_here() as entered:
             for _ in range(10):
                 await stream.write(b"x" * 100)
@@ -77,13 +84,7 @@ async def test_a_frame_the_socket_takes_in_part_goes_out_whole_though_its_writer
     monkeypatch.setattr(sealed_frames, "send_sealed", counted)
     payload = bytes(range(250)) * (FRAME // 250)
     async with mesh_host() as node, mesh_host() as client:
-        node.set_handler(PINGPONG, pong, members_only=False)
-        await client.dial(address(node))
-        stream = await client.open_stream(node.peer_id, PINGPONG)
-        await stream.write(b"warm")
-        assert await stream.read_exactly(4) == b"warm"
-        # Quiet: no frame of the hosts' own (identify, pubsub) is on its way meanwhile.
-        await trio.testing.wait_all_tasks_blocked()
+        stream = await quiet_stream(node, client)
         monkeypatch.setattr(ReadyIO, "write_now", socket_short_of_room)
         with trio.CancelScope() as gave_up:
             gave_up.cancel()  # lands at the write's first chance
