@@ -16,9 +16,10 @@ from computemesh.ids import PeerId
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2phttp import CALLER_PEER, PROTOCOL, VIA_MESH
+from computemesh.p2phttp.drain import IDLE_TIMEOUT_S, Drain
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
-from computemesh.p2phttp.server import IDLE_TIMEOUT_S, serve_stream
+from computemesh.p2phttp.server import serve_stream
 from computemesh.p2phttp.transport import H11Transport, peer_locator
 
 LOCALHOST = ["/ip4/127.0.0.1/tcp/0"]
@@ -82,12 +83,15 @@ class Upstream:
 async def two_hosts(
     upstream: Upstream, idle_timeout: float = IDLE_TIMEOUT_S
 ) -> AsyncIterator[tuple[httpx.AsyncClient, MeshHost, ChannelPool]]:
+    drain = Drain(idle_timeout)
     async with (
         open_mesh_host(generate("ed25519"), LOCALHOST) as server,
         open_mesh_host(generate("ed25519"), LOCALHOST) as client,
+        trio.open_nursery() as sweeping,
     ):
+        sweeping.start_soon(drain.sweep_forever)
         app: Any = upstream.app()
-        server.set_handler(PROTOCOL, lambda stream: serve_stream(stream, app, idle_timeout))
+        server.set_handler(PROTOCOL, lambda stream: serve_stream(stream, app, drain))
         await client.dial(f"{server.listen_addrs()[0]}/p2p/{server.peer_id}")
         known = {server.peer_id.lower(): server.peer_id}
         pool = mesh_pool(client)
@@ -95,6 +99,7 @@ async def two_hosts(
         async with httpx.AsyncClient(transport=transport, timeout=10) as http:
             http.base_url = httpx.URL(f"libp2p://{server.peer_id}")
             yield http, server, pool
+        sweeping.cancel_scope.cancel()
 
 
 async def test_request_carries_the_mesh_caller_and_streams_are_reused() -> None:
@@ -114,6 +119,14 @@ async def test_the_idle_limit_does_not_cut_a_long_answer() -> None:
         response = await http.get("/slow")
     assert response.status_code == 200
     assert response.json() == {"slow": True}
+
+
+async def test_a_stream_idle_past_the_limit_is_closed_and_the_next_request_opens_one() -> None:
+    async with two_hosts(Upstream(), idle_timeout=0.2) as (http, _server, pool):
+        assert (await http.get("/whoami")).status_code == 200
+        await trio.sleep(0.6)  # the limit, and a sweep after it
+        assert (await http.get("/whoami")).status_code == 200
+        assert pool.opened == 2
 
 
 async def test_request_body_streams_in_chunks() -> None:

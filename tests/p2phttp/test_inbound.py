@@ -4,6 +4,7 @@ import h11
 import trio
 
 from computemesh.p2phttp.channel import H11Channel
+from computemesh.p2phttp.drain import Drain
 from computemesh.p2phttp.inbound import UNREAD_LIMIT, Inbound
 
 
@@ -68,3 +69,41 @@ async def test_after_a_complete_request_the_reader_notices_the_caller_leaving() 
         with trio.fail_after(5):
             await inbound.gone.wait()
     assert left == [True]
+
+
+async def test_a_wait_for_a_request_ends_only_past_the_idle_limit() -> None:
+    stream = FakeStream()
+    inbound = Inbound(H11Channel(stream, h11.SERVER))
+    drain = Drain(idle_timeout=60)
+    found: list[h11.Event | None] = []
+
+    async def wait_for_request() -> None:
+        found.append(await drain.next_request(inbound))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(inbound.run)
+        with drain.watching(inbound):
+            nursery.start_soon(wait_for_request)
+            await trio.testing.wait_all_tasks_blocked()
+            inbound.end_if_idle(60)  # waited less than that: nothing happens
+            await trio.testing.wait_all_tasks_blocked()
+            assert found == []
+            drain.close()  # ends every idle wait now
+            await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert found == [None]
+    assert inbound.idled_out
+
+
+async def test_a_connection_answering_a_request_is_not_idle() -> None:
+    stream = FakeStream()
+    inbound = Inbound(H11Channel(stream, h11.SERVER))
+    drain = Drain(idle_timeout=60)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(inbound.run)
+        await stream.send.send(HEAD + b"1234567890")
+        assert isinstance(await drain.next_request(inbound), h11.Request)
+        inbound.end_if_idle(0.0)
+        assert not inbound.idled_out
+        assert isinstance(await inbound.next_event(), h11.Data)  # the body still comes
+        nursery.cancel_scope.cancel()

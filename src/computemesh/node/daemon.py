@@ -28,6 +28,7 @@ from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
 from computemesh.p2phttp.direct import DirectSender
+from computemesh.p2phttp.drain import Drain
 from computemesh.p2phttp.listener import serve_tcp
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
@@ -92,9 +93,10 @@ async def _run_mesh_node(
         async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
             state = build_state(settings, sync, clients, directory, projects)
             peer_app: Any = create_peer_app(state)
-            host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app))
+            peers = Drain()  # the peers' kept-alive streams, idle ones closed in time
+            host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app, peers))
             bootstrapper = _bootstrapper(settings, host, token)
-            await _serve(settings, host, sync, state, bootstrapper, on_ready)
+            await _serve(settings, host, sync, state, bootstrapper, peers, on_ready)
 
 
 @asynccontextmanager
@@ -174,11 +176,13 @@ async def _serve(
     sync: TableSync,
     state: NodeState,
     bootstrapper: Bootstrapper,
+    peers: Drain,
     on_ready: Ready | None,
 ) -> None:
     stopping = anyio.Event()
     async with anyio.create_task_group() as tasks:
         await tasks.start(sync.run)
+        tasks.start_soon(peers.sweep_forever)
         tasks.start_soon(bootstrapper.run)
         tasks.start_soon(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
         tasks.start_soon(report_load, state.load, sync.own, sync.publish_now)

@@ -16,7 +16,8 @@ from typing import Any
 import anyio
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup, TaskStatus
 
-from computemesh.p2phttp.server import ASGIApp, Drain, Origin, serve_connection
+from computemesh.p2phttp.drain import Drain
+from computemesh.p2phttp.server import ASGIApp, Origin, serve_connection
 from computemesh.p2phttp.tcp import TcpStream
 
 log = logging.getLogger(__name__)
@@ -37,16 +38,17 @@ async def serve_tcp(
 ) -> None:
     """Serve until ``stopping`` is set; ``task_status`` reports the bound port."""
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
-    drain = Drain()
+    drain = Drain(keep_alive)
 
     async def handle(stream: SocketStream) -> None:
         try:
-            await serve_connection(TcpStream(stream), app, _origin(stream), keep_alive, drain)
+            await serve_connection(TcpStream(stream), app, _origin(stream), drain)
         except Exception:  # one broken connection must not take the port down
             log.exception("HTTP connection failed")
 
     async with anyio.create_task_group() as connections:
         async with listener, anyio.create_task_group() as accepting:
+            accepting.start_soon(drain.sweep_forever)
             for one in listener.listeners:  # a host name may bind IPv4 and IPv6
                 assert isinstance(one, SocketListener)
                 accepting.start_soon(accept_forever, one, handle, connections)

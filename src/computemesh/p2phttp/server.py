@@ -21,6 +21,7 @@ from computemesh.errors import MeshError
 from computemesh.p2p.stream import MeshStream
 from computemesh.p2phttp import CALLER_PEER, CANCELS_ON_DISCONNECT, VIA_MESH
 from computemesh.p2phttp.channel import ByteStream, H11Channel
+from computemesh.p2phttp.drain import Drain
 from computemesh.p2phttp.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
-IDLE_TIMEOUT_S = 90.0
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -43,59 +43,27 @@ class Origin:
     marks: Mapping[str, Any] = field(default_factory=dict)  # extra scope keys
 
 
-class Drain:
-    """Lets a server stop its keep-alive connections: idle ones at once, busy ones after."""
-
-    def __init__(self) -> None:
-        self.closing = False
-        self._idle: set[anyio.CancelScope] = set()
-
-    def close(self) -> None:
-        self.closing = True
-        for scope in self._idle:
-            scope.cancel()
-
-    async def next_request(self, inbound: Inbound, idle_timeout: float) -> h11.Event | None:
-        """The next event, or None once idle for ``idle_timeout`` or closing."""
-        if self.closing:
-            return None
-        with anyio.move_on_after(idle_timeout) as idle:
-            self._idle.add(idle)
-            try:
-                return await inbound.next_event()
-            finally:
-                self._idle.discard(idle)
-        return None
-
-
-async def serve_stream(
-    stream: MeshStream, app: ASGIApp, idle_timeout: float = IDLE_TIMEOUT_S
-) -> None:
+async def serve_stream(stream: MeshStream, app: ASGIApp, drain: Drain) -> None:
     """Answer requests on a ``/libp2p-http`` stream until the caller leaves or idles."""
     peer = stream.remote_peer
     origin = Origin(client=(str(peer), 0), marks={VIA_MESH: True, CALLER_PEER: peer})
-    await serve_connection(stream, app, origin, idle_timeout)
+    await serve_connection(stream, app, origin, drain)
 
 
 async def serve_connection(
-    stream: ByteStream,
-    app: ASGIApp,
-    origin: Origin,
-    idle_timeout: float,
-    drain: Drain | None = None,
+    stream: ByteStream, app: ASGIApp, origin: Origin, drain: Drain | None = None
 ) -> None:
-    """Answer requests on ``stream`` until the caller closes it, idles, or ``drain`` closes.
-
-    The idle limit covers only the wait for a request's head: an answer may take
-    as long as the app needs (a long generation, say).
-    """
+    """Answer requests on ``stream`` until the caller closes it, idles, or ``drain`` closes."""
+    drain = drain or Drain()
     channel = H11Channel(stream, h11.SERVER)
     inbound = Inbound(channel)
     try:
-        async with anyio.create_task_group() as reading:
-            reading.start_soon(inbound.run)
-            await _answer(channel, inbound, app, origin, idle_timeout, drain or Drain())
-            reading.cancel_scope.cancel()
+        with drain.watching(inbound):
+            async with anyio.create_task_group() as connection:
+                connection.start_soon(inbound.run)
+                # A caller that leaves cancels the whole connection, its answer included.
+                await _answer(channel, inbound, app, origin, drain, connection.cancel_scope.cancel)
+                connection.cancel_scope.cancel()
     finally:
         await stream.close()
 
@@ -105,16 +73,16 @@ async def _answer(
     inbound: Inbound,
     app: ASGIApp,
     origin: Origin,
-    idle_timeout: float,
     drain: Drain,
+    cancel: Callable[[], None],
 ) -> None:
     """Requests, one after the other; never raises (it runs beside the reader task)."""
     try:
         while True:
-            event = await drain.next_request(inbound, idle_timeout)
+            event = await drain.next_request(inbound)
             if not isinstance(event, h11.Request):
                 return  # idle, closing, or the caller closed
-            await _Exchange(channel, inbound, event, app, origin).run()
+            await _Exchange(channel, inbound, event, app, origin, cancel).run()
             if not channel.reusable or drain.closing:
                 return
             channel.conn.start_next_cycle()
@@ -153,6 +121,7 @@ class _Exchange:
         request: h11.Request,
         app: ASGIApp,
         origin: Origin,
+        cancel: Callable[[], None],
     ) -> None:
         self._channel = channel
         self._inbound = inbound
@@ -167,9 +136,9 @@ class _Exchange:
         self._body_done = False
         self._early: list[h11.Event] = []  # body events already read with the head
         self._cut = False  # the app left a response half sent
-        # Cancelled when the caller goes away: its upstream work stops at once, even
-        # in a handler that is not reading the request.
-        self._app_scope = anyio.CancelScope()
+        # Called when the caller goes away: the connection's work, this answer's
+        # upstream work included, stops at once, even in a handler not reading.
+        self._cancel = cancel
 
     async def run(self) -> None:
         self._take_early_events()
@@ -177,8 +146,7 @@ class _Exchange:
         try:
             if self._inbound.gone.is_set():
                 self._caller_left()
-            with self._app_scope:
-                await self._run_app()
+            await self._run_app()
         finally:
             self._inbound.on_gone = None
         if self._disconnected:
@@ -204,7 +172,7 @@ class _Exchange:
 
     def _caller_left(self) -> None:
         self._disconnected = True
-        self._app_scope.cancel()
+        self._cancel()
 
     async def _run_app(self) -> None:
         try:

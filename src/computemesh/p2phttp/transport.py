@@ -9,6 +9,7 @@ building the request object, mostly parsing and checking its URL again, took 93 
 of a forward's CPU on a slow VM, for a URL this node has just built itself.
 """
 
+import math
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -139,23 +140,22 @@ class H11Transport(httpx.AsyncBaseTransport):
         return await self._exchange(await self._open(call), call)
 
     async def _open(self, call: _Call) -> H11Channel:
-        destination, request, limit = call.destination, call.request, call.timeouts.get("connect")
+        destination, request = call.destination, call.request
+        limit = _time_limit(call.timeouts.get("connect"), call.deadline)
         try:
-            with anyio.move_on_after(limit):
+            with anyio.CancelScope(deadline=limit):
                 return await self._pool.open(destination)
         except MeshError as error:
             raise httpx.ConnectError(str(error), request=request) from error
-        raise httpx.ConnectTimeout(f"no connection to {destination} in {limit} s", request=request)
+        raise httpx.ConnectTimeout(f"no connection to {destination} in time", request=request)
 
     async def _exchange(self, channel: H11Channel, call: _Call) -> httpx.Response:
-        read_limit = call.timeouts.get("read")
         try:
-            await self._send_request(channel, call)
-            head = await self._receive_head(channel, call.request, read_limit)
+            head = await self._request_and_head(channel, call)
         except BaseException:
             await self._pool.discard(channel)
             raise
-        body = _ResponseBody(self._pool, call.destination, channel, call, read_limit)
+        body = _ResponseBody(self._pool, call.destination, channel, call)
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers,
@@ -163,44 +163,67 @@ class H11Transport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
-    async def _send_request(self, channel: H11Channel, call: _Call) -> None:
+    async def _request_and_head(self, channel: H11Channel, call: _Call) -> h11.Response:
+        """Send the request, then wait for the response head.
+
+        One cancel scope serves both: its time limit moves from the write limit to
+        the read limit once the request is out (a scope costs a forward more CPU
+        than moving its deadline).
+        """
+        timeouts, request, sending = call.timeouts, call.request, True
         try:
-            with anyio.move_on_after(call.timeouts.get("write")):
-                head = channel.encode(
-                    h11.Request(method=call.method, target=call.target, headers=call.headers)
-                )
-                if isinstance(call.body, bytes):
-                    # Head, body and end leave in one write (one yamux frame).
-                    body = channel.encode(h11.Data(data=call.body)) if call.body else b""
-                    await channel.write(head + body + channel.encode(h11.EndOfMessage()))
-                    return
-                async for chunk in call.body:
-                    # A first chunk leaves with the head in one write.
-                    await channel.write(head + channel.encode(h11.Data(data=chunk)))
-                    head = b""
-                await channel.write(head + channel.encode(h11.EndOfMessage()))
-                return
+            with anyio.CancelScope(
+                deadline=_time_limit(timeouts.get("write"), call.deadline)
+            ) as limit:
+                await self._send_request(channel, call)
+                sending = False
+                limit.deadline = _time_limit(timeouts.get("read"), call.deadline)
+                return await self._receive_head(channel, request)
         except _ERRORS as error:
-            raise httpx.WriteError(str(error), request=call.request) from error
-        raise httpx.WriteTimeout("sending the request timed out", request=call.request)
+            if sending:
+                raise httpx.WriteError(str(error), request=request) from error
+            raise httpx.ReadError(str(error), request=request) from error
+        if sending:
+            raise httpx.WriteTimeout("sending the request timed out", request=request)
+        raise httpx.ReadTimeout("no response head in time", request=request)
+
+    async def _send_request(self, channel: H11Channel, call: _Call) -> None:
+        head = channel.encode(
+            h11.Request(method=call.method, target=call.target, headers=call.headers)
+        )
+        if isinstance(call.body, bytes):
+            # Head, body and end leave in one write (one yamux frame).
+            body = channel.encode(h11.Data(data=call.body)) if call.body else b""
+            await channel.write(head + body + channel.encode(h11.EndOfMessage()))
+            return
+        async for chunk in call.body:
+            # A first chunk leaves with the head in one write.
+            await channel.write(head + channel.encode(h11.Data(data=chunk)))
+            head = b""
+        await channel.write(head + channel.encode(h11.EndOfMessage()))
 
     async def _receive_head(
-        self, channel: H11Channel, request: httpx.Request | None, limit: float | None
+        self, channel: H11Channel, request: httpx.Request | None
     ) -> h11.Response:
-        try:
-            with anyio.move_on_after(limit):
-                while True:
-                    event = await channel.next_event()
-                    if isinstance(event, h11.Response):
-                        return event
-                    if not isinstance(event, h11.InformationalResponse):
-                        raise httpx.RemoteProtocolError(
-                            f"the server closed the connection before answering ({event})",
-                            request=request,
-                        )
-        except _ERRORS as error:
-            raise httpx.ReadError(str(error), request=request) from error
-        raise httpx.ReadTimeout("no response head in time", request=request)
+        while True:
+            event = await channel.next_event()
+            if isinstance(event, h11.Response):
+                return event
+            if not isinstance(event, h11.InformationalResponse):
+                raise httpx.RemoteProtocolError(
+                    f"the server closed the connection before answering ({event})",
+                    request=request,
+                )
+
+
+def _time_limit(seconds: float | None, deadline: float | None) -> float:
+    """The trio-clock time by which a step must end: ``seconds`` from now, and no
+    later than ``deadline`` (``time.monotonic()``); infinite when neither is set."""
+    now = anyio.current_time()
+    limit = math.inf if seconds is None else now + seconds
+    if deadline is not None:
+        limit = min(limit, now + deadline - time.monotonic())
+    return limit
 
 
 class _ResponseBody(httpx.AsyncByteStream):
@@ -212,10 +235,10 @@ class _ResponseBody(httpx.AsyncByteStream):
         destination: str,
         channel: H11Channel,
         call: _Call,
-        read_limit: float | None,
     ) -> None:
         self._pool, self._destination, self._channel = pool, destination, channel
-        self._request, self._limit, self._deadline = call.request, read_limit, call.deadline
+        self._request, self._deadline = call.request, call.deadline
+        self._limit = call.timeouts.get("read")
         self._complete = False
         self._closed = False
 
