@@ -31,6 +31,7 @@ from computemesh.p2p import (
     ready_io,
     sealed_frames,
     sender_record,
+    stream_reads,
     task_lookup,
     yamux_tuning,
 )
@@ -66,8 +67,8 @@ def patch_module_constants() -> None:
     check each pubsub peer's address record once, find a task's parent directly,
     send every sealed frame whole, read yamux's tuning once, take free locks
     and socket reads and writes that need no wait without a trip through the scheduler,
-    read whole socket buffers of Noise messages, and write a frame straight to the
-    socket when nobody else is writing."""
+    read whole socket buffers of Noise messages, write a frame straight to the
+    socket when nobody else is writing, and read an open stream's buffer directly."""
     sender_record.install()
     sealed_frames.install()
     yamux_tuning.install()
@@ -75,6 +76,7 @@ def patch_module_constants() -> None:
     frame_writes.install()
     ready_io.install()
     noise_reads.install()
+    stream_reads.install()
     task_lookup.install()
     swarm_module._HAPPY_EYEBALLS_DELAY = DIAL_HEAD_START_S
     pubsub_module.SUBSCRIPTION_CHANNEL_SIZE = SUBSCRIPTION_BUFFER
