@@ -130,9 +130,10 @@ def build_state(
         first_byte=settings.forward_first_byte_timeout,
         total=settings.forward_total_timeout,
     )
+    providers = view.ProviderIndex(sync, settings.online_window)
     dispatcher = Dispatcher(
         http=clients.forwarding,
-        rows=lambda: view.rows(sync, time.time(), settings.online_window),
+        rows=lambda service: providers.rows(service, time.time()),
         local_url=sync.own.service_url,
         strategy=settings.routing_strategy,
         timeouts=timeouts,

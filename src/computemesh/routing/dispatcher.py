@@ -22,7 +22,7 @@ from computemesh.routing.strategy import Strategy, choose
 
 log = logging.getLogger(__name__)
 
-Rows = Callable[[], Sequence[PeerRow]]
+Rows = Callable[[str], Sequence[PeerRow]]  # a service's providers, online or not
 LocalUrl = Callable[[str, Fields], str | None]
 SERVED_BY = "x-computing-node"
 
@@ -42,7 +42,7 @@ class Dispatcher:
         self, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
         """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
-        candidates = find_candidates(self.rows(), service, fields)
+        candidates = find_candidates(self.rows(service), service, fields)
         if not candidates:
             raise NoProvider(_no_provider_message(service, fields))
         failures: list[str] = []

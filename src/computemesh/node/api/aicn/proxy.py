@@ -38,7 +38,8 @@ async def proxy(
     """The first correct answer among up to ``forward_attempts`` nodes running the model."""
     project, model, kind = wanted
     fields = {"project": project, "model": model, "type": str(int(kind))}
-    candidates = find_candidates(state.dispatcher.rows(), service_name(project, model), fields)
+    service = service_name(project, model)
+    candidates = find_candidates(state.dispatcher.rows(service), service, fields)
     if not candidates:
         raise AicnError(
             Code.NO_PROVIDER, f"no online node runs model {model!r} of project {project!r}"
