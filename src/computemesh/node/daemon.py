@@ -7,7 +7,6 @@ then closes every connection.
 
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -35,11 +34,11 @@ from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
 from computemesh.p2phttp.tcp import open_tcp
 from computemesh.p2phttp.transport import H11Transport, peer_locator, tcp_locator
-from computemesh.registry import view
 from computemesh.registry.bootstrap import Bootstrapper
 from computemesh.registry.health import probe_forever
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.projects import ProjectStore
+from computemesh.registry.providers import ProviderIndex
 from computemesh.registry.services import LocalService, parse_services, with_entries
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
@@ -130,10 +129,9 @@ def build_state(
         first_byte=settings.forward_first_byte_timeout,
         total=settings.forward_total_timeout,
     )
-    providers = view.ProviderIndex(sync, settings.online_window)
     dispatcher = Dispatcher(
         http=clients.forwarding,
-        rows=lambda service: providers.rows(service, time.time()),
+        providers=ProviderIndex(sync, settings.online_window),
         local_url=sync.own.service_url,
         strategy=settings.routing_strategy,
         timeouts=timeouts,

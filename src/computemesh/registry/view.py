@@ -6,7 +6,6 @@ from computemesh.ids import PeerId
 from computemesh.protocol.mesh import NodeClaims
 from computemesh.registry.observations import Observation, is_online
 from computemesh.registry.sync import TableSync
-from computemesh.registry.table import NodeTable
 
 
 @dataclass(frozen=True)
@@ -19,47 +18,19 @@ class PeerRow:
 
 def rows(sync: TableSync, now: float, online_window: float) -> list[PeerRow]:
     """Every live (non-tombstoned, unexpired) record, this node's own first."""
-    return [_row(sync, claims, now, online_window) for claims in _in_order(sync, sync.table.live())]
+    return [
+        row_of(sync, claims, now, online_window) for claims in own_first(sync, sync.table.live())
+    ]
 
 
-class ProviderIndex:
-    """The rows of the live records that offer a service, as ``rows`` orders them.
-
-    Routing asks for a service's providers on every request. Going through every
-    record of the table each time grows with the mesh, so the records are grouped
-    by service once per table; the table is immutable (a change is a new table),
-    so an identity check says when to group again. Whether a provider is online
-    is still worked out per request: it changes with time, not with the table.
-    """
-
-    def __init__(self, sync: TableSync, online_window: float) -> None:
-        self._sync = sync
-        self._online_window = online_window
-        self._table: NodeTable | None = None
-        self._by_service: dict[str, list[NodeClaims]] = {}
-
-    def rows(self, service: str, now: float) -> list[PeerRow]:
-        if self._sync.table is not self._table:
-            self._table = self._sync.table
-            self._by_service = _by_service(_in_order(self._sync, self._table.live()))
-        offering = self._by_service.get(service, [])
-        return [_row(self._sync, claims, now, self._online_window) for claims in offering]
-
-
-def _by_service(ordered: list[NodeClaims]) -> dict[str, list[NodeClaims]]:
-    grouped: dict[str, list[NodeClaims]] = {}
-    for claims in ordered:
-        for name in dict.fromkeys(claim.name for claim in claims.services):
-            grouped.setdefault(name, []).append(claims)
-    return grouped
-
-
-def _in_order(sync: TableSync, live: list[NodeClaims]) -> list[NodeClaims]:
+def own_first(sync: TableSync, live: list[NodeClaims]) -> list[NodeClaims]:
+    """Records in the order every view gives them: this node's own, then by peer id."""
     own = sync.host.peer_id
     return sorted(live, key=lambda claims: (claims.peer_id != own, claims.peer_id))
 
 
-def _row(sync: TableSync, claims: NodeClaims, now: float, online_window: float) -> PeerRow:
+def row_of(sync: TableSync, claims: NodeClaims, now: float, online_window: float) -> PeerRow:
+    """A record joined with what this node observed of its peer at ``now``."""
     own = claims.peer_id == sync.host.peer_id
     observation = sync.observations.get(claims.peer_id)
     return PeerRow(

@@ -8,12 +8,12 @@ down and another is tried; once bytes reach the client there is no going back.
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from computemesh.ids import PeerId
 from computemesh.p2phttp.direct import DirectSender
-from computemesh.registry.view import PeerRow
+from computemesh.registry.providers import ProviderIndex
 from computemesh.routing.candidates import Candidate, Fields, find_candidates
 from computemesh.routing.errors import AllAttemptsFailed, ForwardError, NoProvider, Unreachable
 from computemesh.routing.forwarder import Forwarded, Outbound, Timeouts, forward
@@ -22,7 +22,6 @@ from computemesh.routing.strategy import Strategy, choose
 
 log = logging.getLogger(__name__)
 
-Rows = Callable[[str], Sequence[PeerRow]]  # a service's providers, online or not
 LocalUrl = Callable[[str, Fields], str | None]
 SERVED_BY = "x-computing-node"
 
@@ -30,7 +29,7 @@ SERVED_BY = "x-computing-node"
 @dataclass
 class Dispatcher:
     http: DirectSender
-    rows: Rows
+    providers: ProviderIndex
     local_url: LocalUrl
     strategy: Strategy = "p2c"
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -42,7 +41,9 @@ class Dispatcher:
         self, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
         """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
-        candidates = find_candidates(self.rows(service), service, fields)
+        candidates = find_candidates(
+            self.providers.matching(service, fields, time.time()), service, fields
+        )
         if not candidates:
             raise NoProvider(_no_provider_message(service, fields))
         failures: list[str] = []

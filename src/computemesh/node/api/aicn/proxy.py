@@ -39,7 +39,8 @@ async def proxy(
     project, model, kind = wanted
     fields = {"project": project, "model": model, "type": str(int(kind))}
     service = service_name(project, model)
-    candidates = find_candidates(state.dispatcher.rows(service), service, fields)
+    rows = state.dispatcher.providers.matching(service, fields, time.time())
+    candidates = find_candidates(rows, service, fields)
     if not candidates:
         raise AicnError(
             Code.NO_PROVIDER, f"no online node runs model {model!r} of project {project!r}"

@@ -19,7 +19,6 @@ from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.openai_errors import parse_request
-from computemesh.registry import view
 from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, mesh_models
 from computemesh.routing.forwarder import Outbound
 from computemesh.routing.headers import end_to_end
@@ -32,7 +31,10 @@ async def relay(request: Request, state: NodeState, schema: type[BaseModel], kin
     """
     raw = await request.body()
     model = str(getattr(parse_request(schema, raw), MODEL_KEY))
-    known = mesh_models(view.rows(state.sync, time.time(), state.online_window)).get(model)
+    # Only the records that claim this model: a catalog of the whole mesh per request
+    # grew with the mesh.
+    claiming = state.dispatcher.providers.claiming(LLM_SERVICE, f"{MODEL_KEY}={model}", time.time())
+    known = mesh_models(claiming).get(model)
     if known is None:
         return model_not_found(model)
     if not known.answers(kind):
