@@ -11,8 +11,7 @@ import trio.testing
 from computemesh.p2p import sealed_frames
 from computemesh.p2p.host import MeshHost
 from computemesh.p2p.ready_io import ReadyIO
-from computemesh.p2p.stream import MeshStream
-from tests.support.mesh_hosts import PINGPONG, address, mesh_host, pong, tcp_stream
+from tests.support.mesh_hosts import PINGPONG, address, mesh_host, pong, quiet_stream, tcp_stream
 
 SETTLE_S = 15.0
 FRAME = 60_000  # one yamux DATA frame, many times what the small send buffer takes
@@ -43,17 +42,6 @@ def _shrink_buffers(client: MeshHost, node: MeshHost) -> None:
     sending.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_SNDBUF, 4096)
     receiving = tcp_stream(node, client.peer_id).stream.socket
     receiving.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 4096)
-
-
-async def quiet_stream(node: MeshHost, client: MeshHost) -> MeshStream:
-    """A warmed-up echo stream from ``client`` to ``node``, once no other frame is on its way."""
-    node.set_handler(PINGPONG, pong, members_only=False)
-    await client.dial(address(node))
-    stream = await client.open_stream(node.peer_id, PINGPONG)
-    await stream.write(b"warm")
-    assert await stream.read_exactly(4) == b"warm"
-    await trio.testing.wait_all_tasks_blocked()  # the hosts' own frames (identify, pubsub) sent
-    return stream
 
 
 async def test_a_frame_to_a_free_connection_enters_no_cancel_scope() -> None:

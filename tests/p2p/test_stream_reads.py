@@ -8,9 +8,8 @@ import trio
 import trio.testing
 from libp2p.stream_muxer.yamux import yamux as yamux_module
 
-from computemesh.p2p.host import MeshHost
 from computemesh.p2p.stream import MeshStream
-from tests.support.mesh_hosts import PINGPONG, address, mesh_host, pong
+from tests.support.mesh_hosts import address, mesh_host, quiet_stream
 
 SETTLE_S = 15.0
 
@@ -28,19 +27,9 @@ def yamux_debug_messages() -> Iterator[list[str]]:
         logger.debug = original
 
 
-async def _echo_stream(node: MeshHost, client: MeshHost) -> MeshStream:
-    node.set_handler(PINGPONG, pong, members_only=False)
-    await client.dial(address(node))
-    stream = await client.open_stream(node.peer_id, PINGPONG)
-    await stream.write(b"warm")
-    assert await stream.read_exactly(4) == b"warm"
-    await trio.testing.wait_all_tasks_blocked()
-    return stream
-
-
 async def test_reading_an_open_stream_builds_no_log_message() -> None:
     async with mesh_host() as node, mesh_host() as client:
-        stream = await _echo_stream(node, client)
+        stream = await quiet_stream(node, client)
         with trio.fail_after(SETTLE_S):
             await stream.write(b"ready")
             await trio.testing.wait_all_tasks_blocked()  # the echo is in the buffer
@@ -57,7 +46,7 @@ async def test_reading_an_open_stream_builds_no_log_message() -> None:
 
 async def test_many_small_reads_keep_order_and_credit_the_window() -> None:
     async with mesh_host() as node, mesh_host() as client:
-        stream = await _echo_stream(node, client)
+        stream = await quiet_stream(node, client)
         sent = bytes(range(256)) * 2048  # 512 KiB: twice yamux's initial window
         received = bytearray()
 

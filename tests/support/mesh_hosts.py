@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import trio.testing
 from libp2p.peer.id import ID
 
 from computemesh.ids import PeerId
@@ -39,3 +40,14 @@ async def pong(stream: MeshStream) -> None:
     """Sends back whatever arrives, until the other side closes."""
     while chunk := await stream.read(65536):
         await stream.write(chunk)
+
+
+async def quiet_stream(node: MeshHost, client: MeshHost) -> MeshStream:
+    """A warmed-up echo stream from ``client`` to ``node``, once no other frame is on its way."""
+    node.set_handler(PINGPONG, pong, members_only=False)
+    await client.dial(address(node))
+    stream = await client.open_stream(node.peer_id, PINGPONG)
+    await stream.write(b"warm")
+    assert await stream.read_exactly(4) == b"warm"
+    await trio.testing.wait_all_tasks_blocked()  # the hosts' own frames (identify, pubsub) sent
+    return stream
