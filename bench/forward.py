@@ -7,7 +7,9 @@ Paths (the same upstream, an OpenAI-shaped server answering at once):
   p2p       client → node A /v1/p2p/B/v1/_service/llm/… → libp2p → B → upstream (two hops)
 
 Prints p50/p99 latency at concurrency 1 and added over direct; requests/s at
-concurrency 32; streaming time to first chunk and chunks/s relative to direct.
+concurrency 32; streaming time to first chunk and chunks/s relative to direct; and
+the entry node's CPU per forwarded request, on which the goal of requests/s per node
+is read (the end-to-end rate is the whole chain's, every process on the same cores).
 Rounds alternate the paths so machine noise hits each alike.
 
     .venv/bin/python bench/forward.py
@@ -171,15 +173,17 @@ def report(results: dict[str, dict[str, float]]) -> None:
     lines = [
         (f"one hop adds p50 {added50:.2f} ms (goal ≤ {GOAL_P50_MS})", added50 <= GOAL_P50_MS),
         (f"one hop adds p99 {added99:.2f} ms (goal ≤ {GOAL_P99_MS})", added99 <= GOAL_P99_MS),
-        (
-            f"one hop forwards {hop['rps']:.0f} req/s (goal ≥ {GOAL_RPS:.0f})",
-            hop["rps"] >= GOAL_RPS,
-        ),
     ]
     for text, ok in lines:
         console.print(text, verdict(ok))
-    # The run above shares 2 cores between client, upstream and both nodes; what one
-    # node can forward is bounded by its own CPU per request.
+    # The run above shares this machine's cores between the client, the upstream and
+    # both nodes, so its end-to-end rate is the whole chain's, not one node's: what one
+    # node can forward is bounded by its own CPU per request, which the goal is read on.
+    cores = psutil.cpu_count() or 1
+    console.print(
+        f"the whole chain (client, upstream, both nodes on {cores} cores) forwarded"
+        f" {hop['rps']:.0f} req/s through one hop"
+    )
     per_core = 1000 / hop["entry_cpu_ms"]
     console.print(
         f"entry node CPU per forwarded request {hop['entry_cpu_ms']:.2f} ms"
