@@ -49,6 +49,8 @@ def _error(model: type[BaseModel], raw: str | bytes) -> dict[str, Any]:
         ({"messages": []}, "messages"),
         ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
         ({"messages": [{"content": "x"}]}, "messages.0.role"),
+        ({"messages": [{"role": "user"}]}, "messages.0.content"),
+        ({"messages": [*USER, {"role": "tool", "content": None}]}, "messages.1.content"),
         ({"model": ""}, "model"),
     ],
 )
@@ -117,3 +119,9 @@ def test_model_list_shape() -> None:
         "created": 0,
         "owned_by": "computemesh",
     }
+
+
+def test_an_assistant_turn_may_come_without_content() -> None:
+    turns = [*USER, {"role": "assistant", "tool_calls": [{"id": "1"}]}, *USER]
+    request = parse_request(ChatCompletionRequest, _chat(messages=turns))
+    assert request.messages[1].content is None

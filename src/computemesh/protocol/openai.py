@@ -6,7 +6,7 @@ Requests forbid nothing extra (clients send fields we pass through, such as ``n`
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Role = Literal["system", "user", "assistant", "tool", "developer"]
 NonEmptyText = Annotated[str, Field(min_length=1)]
@@ -31,7 +31,16 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Role
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[dict[str, Any]] | None = Field(default=None, validate_default=True)
+
+    @field_validator("content")
+    @classmethod
+    def _said_unless_assistant(cls, content: Any, info: ValidationInfo) -> Any:
+        # An assistant turn may carry tool calls instead of content; every other turn
+        # must say something (llama.cpp refuses it too, in a shape of its own).
+        if content is None and info.data.get("role", "assistant") != "assistant":
+            raise ValueError(f"a {info.data['role']} message needs content")
+        return content
 
 
 class SamplingParameters(_Request):
