@@ -181,3 +181,19 @@ def test_cors_allows_any_origin(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://app.example")
+
+
+def test_a_body_over_the_limit_is_413_in_the_gateway_format(make_client: MakeClient) -> None:
+    client = make_client(max_body_bytes=4096)
+    headers = keyed(client)
+    large = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
+    sized = client.post("/api/v1/chat/completions", json=large, headers=headers)
+    unsized = client.post(
+        "/api/v1/chat/completions",
+        content=iter([json.dumps(large).encode()]),  # chunked: found while reading
+        headers={**headers, "content-type": "application/json"},
+    )
+    for response in (sized, unsized):
+        assert response.status_code == 413
+        assert "4096 bytes" in response.json()["detail"]
+    assert client.post("/api/v1/chat/completions", json=CHAT, headers=headers).status_code == 200

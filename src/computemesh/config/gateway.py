@@ -65,6 +65,9 @@ class GatewaySettings(LayeredSettings):
         default=1.0, gt=0, le=60, description="seconds between usage writes (bounds the loss)"
     )
     nonce_ttl: float = Field(default=300.0, gt=0, description="seconds a login message is valid")
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="largest request body accepted (more: 413)"
+    )
     upstream_timeout: float = Field(default=600.0, gt=0, description="seconds to wait for a node")
     upstream_cooldown: float = Field(
         default=5.0, ge=0, description="seconds a node URL that refused a connection is skipped"

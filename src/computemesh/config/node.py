@@ -93,6 +93,12 @@ class NodeSettings(LayeredSettings):
     forward_attempts: int = Field(
         default=3, ge=1, le=10, description="providers tried by /v1/service before giving up"
     )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="largest request body the node reads whole (more: 413); bodies that"
+        " /v1/p2p and /v1/_service stream through are not held, so not limited",
+    )
     aicn_timeout: float = Field(
         default=180.0, gt=0, description="s an AICN model call may take before code 1004"
     )

@@ -6,10 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 
 from computemesh import __version__
+from computemesh.body_limit import BodyLimit
 from computemesh.config import GatewaySettings
 from computemesh.gateway.accounts.login import LoginService
 from computemesh.gateway.api import errors
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PRICE = "0.1"  # the seed's example; nodes may claim their own with ``price=``
 
 
+def _body_too_large(limit: int) -> Exception:
+    return HTTPException(413, f"the request body is over {limit} bytes")
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(
         title="computemesh gateway",
@@ -37,6 +42,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description="Wallet login, API keys, usage and rate limits in front of computemesh nodes.",
         lifespan=lambda app: _lifespan(app, settings),
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, too_large=_body_too_large)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -8,8 +8,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computemesh import __version__
+from computemesh.body_limit import BodyLimit
 from computemesh.errors import InvalidRequestError
 from computemesh.node.api import aicn
+from computemesh.node.api.body_limit import BodyTooLarge
 from computemesh.node.api.forward.errors import (
     forward_error_response,
     internal_error_response,
@@ -73,6 +75,7 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
+    app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes, too_large=BodyTooLarge)
     app.state.node = state
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_body)

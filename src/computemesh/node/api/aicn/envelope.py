@@ -10,11 +10,12 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computemesh.protocol.aicn import Code
 from computemesh.routing.errors import (
@@ -58,7 +59,7 @@ def as_aicn_error(error: Exception) -> AicnError:
         return error
     if isinstance(error, RequestValidationError):
         return _invalid_body(error)
-    if isinstance(error, HTTPException):
+    if isinstance(error, StarletteHTTPException):  # FastAPI's and the body limit's 413
         code = Code.PERMISSION if error.status_code == 403 else Code.PARAMETER
         return AicnError(code, str(error.detail), error.status_code)
     if isinstance(error, ForwardError):

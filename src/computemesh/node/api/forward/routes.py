@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from computemesh.ids import PeerId
+from computemesh.node.api.body_limit import read_whole
 from computemesh.node.api.deps import State
 from computemesh.node.api.forward.lane import Handler
 from computemesh.node.api.forward.responses import respond
@@ -96,7 +97,7 @@ async def to_local_service(service: str, request: Request, state: State) -> Resp
 @entry_router.api_route("/service/{service}/{path:path}", methods=METHODS)
 async def to_any_provider(service: str, request: Request, state: State) -> Response:
     """Forward to a good provider of ``service`` in the mesh, failing over before the first byte."""
-    body = await request.body()
+    body = await read_whole(request, state.settings.max_body_bytes)
     outbound, deadline = await _outbound(request, body), _deadline(state)
     fields = request_fields(body, outbound.query)
     # A client that leaves cancels this handler (the node's server does), dispatch included.

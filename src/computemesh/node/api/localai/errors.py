@@ -4,9 +4,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -29,7 +30,7 @@ class LocalAiRoute(APIRoute):
                 return await handler(request)
             except P2PUnavailable as problem:
                 return error(500, str(problem))
-            except HTTPException as problem:  # the operator guard of /token
+            except StarletteHTTPException as problem:  # /token's guard, the body limit
                 return error(problem.status_code, str(problem.detail))
             except Exception as problem:  # a bug still answers in LocalAI's format
                 log.exception("unhandled error on the LocalAI P2P surface")

@@ -16,7 +16,7 @@ OPENAI_PATHS = frozenset(
 )
 API_ERROR = "api_error"  # the seed's type for model_not_found
 INVALID_REQUEST = "invalid_request_error"
-_CODES = {404: "not_found", 405: "method_not_allowed"}
+_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
 
 def is_openai_path(path: str) -> bool:
