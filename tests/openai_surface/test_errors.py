@@ -143,4 +143,5 @@ def test_a_provider_error_is_reshaped(mesh: Mesh) -> None:
     response = httpx.post(f"{mesh.entry.url}/v1/chat/completions", json=long, timeout=60)
     error = error_of(response, 400)
     assert "context" in error["message"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "context_length_exceeded")
     assert response.headers["x-computing-node"] == mesh.chat.peer_id

@@ -2,7 +2,10 @@
 
 llama.cpp says ``{"error": {"code": 400, "message", "type"}}``, vLLM and Ollama have
 shapes of their own; clients of this surface always get ``message``, ``type`` and a
-string ``code``, with the provider's status and the ``X-Computing-Node`` header.
+string ``code``, with the provider's status and the ``X-Computing-Node`` header. A
+number in ``code`` (llama.cpp repeats the HTTP status there) says nothing a client can
+match on, so it becomes ``upstream_<status>``; a prompt over the context is OpenAI's
+``context_length_exceeded``, which clients do match on to shorten and retry.
 """
 
 import json
@@ -10,11 +13,13 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from computemesh.node.api.openai.errors import API_ERROR, openai_error
+from computemesh.node.api.openai.errors import API_ERROR, INVALID_REQUEST, openai_error
 from computemesh.routing.forwarder import Forwarded
 
 MAX_ERROR_BYTES = 64 * 1024
 KEPT_HEADERS = frozenset({"x-computing-node"})
+# Provider error types with an OpenAI meaning: (type, code) as OpenAI says them.
+_OPENAI_MEANING = {"exceed_context_size_error": (INVALID_REQUEST, "context_length_exceeded")}
 
 
 async def reshaped_error(forwarded: Forwarded) -> JSONResponse:
@@ -53,5 +58,7 @@ def _describe(raw: bytes, status: int) -> tuple[str, str, str]:
         return fallback, API_ERROR, f"upstream_{status}"
     message = str(detail.get("message") or detail.get("detail") or fallback)
     kind = str(detail.get("type") or API_ERROR)
-    code = detail.get("code")
-    return message, kind, str(code) if code not in (None, "") else f"upstream_{status}"
+    if kind in _OPENAI_MEANING:
+        return message, *_OPENAI_MEANING[kind]
+    code = str(detail.get("code") or "")
+    return message, kind, code if code and not code.isdigit() else f"upstream_{status}"
