@@ -28,8 +28,13 @@ class BodyLimit:
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            receive = _Bounded(receive, declared_length(scope), self.limit, self.too_large)
+            receive = bounded(receive, scope, self.limit, self.too_large)
         await self.app(scope, receive, send)
+
+
+def bounded(receive: Receive, scope: Message, limit: int, too_large: TooLarge) -> Receive:
+    """``receive`` of the request ``scope``, raising ``too_large(limit)`` past ``limit`` bytes."""
+    return _Bounded(receive, declared_length(scope), limit, too_large)
 
 
 def declared_length(scope: Message) -> int | None:

@@ -11,7 +11,7 @@ held whole, so they are not bounded.
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from computemesh.body_limit import declared_length
+from computemesh.body_limit import bounded
 
 CONTENT_TOO_LARGE = 413
 
@@ -23,14 +23,5 @@ class BodyTooLarge(HTTPException):
 
 async def read_whole(request: Request, limit: int) -> bytes:
     """The body, or ``BodyTooLarge`` as soon as it is known to be over ``limit`` bytes."""
-    declared = declared_length(request.scope)
-    if declared is not None and declared > limit:
-        raise BodyTooLarge(limit)  # refused before any of it is read
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        parts.append(part)
-    return b"".join(parts)
+    receive = bounded(request.receive, request.scope, limit, BodyTooLarge)
+    return await Request(request.scope, receive).body()

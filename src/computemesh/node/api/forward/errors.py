@@ -4,6 +4,7 @@ Never a 200 with an error body (OCF's bug): each failure has its honest status.
 """
 
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from computemesh.routing.errors import (
     AllAttemptsFailed,
@@ -40,6 +41,12 @@ def forward_error_response(error: ForwardError) -> JSONResponse:
 
 def unsafe_path_response(error: Exception) -> JSONResponse:
     return error_response(400, str(error), "invalid_path", "invalid_request_error")
+
+
+def body_too_large_response(error: HTTPException) -> JSONResponse:
+    return error_response(
+        error.status_code, error.detail, "request_too_large", "invalid_request_error"
+    )
 
 
 def internal_error_response(error: Exception) -> JSONResponse:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from computemesh.node.api.body_limit import BodyTooLarge
 from computemesh.node.api.forward.errors import (
-    error_response,
+    body_too_large_response,
     forward_error_response,
     internal_error_response,
     unsafe_path_response,
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str, Request, NodeState], Awaitable[Response]]
 METHODS = frozenset({"GET", "POST", "PATCH"})
-INVALID = "invalid_request_error"
 
 
 class ForwardingLane:
@@ -71,7 +70,7 @@ async def _answer(handler: Handler, name: str, request: Request, state: NodeStat
     except UnsafePath as error:
         return unsafe_path_response(error)
     except BodyTooLarge as error:
-        return error_response(error.status_code, error.detail, "request_too_large", INVALID)
+        return body_too_large_response(error)
     except Exception as error:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return internal_error_response(error)
