@@ -56,12 +56,12 @@ def test_error_codes(start_node: StartNode, upstreams: list[UpstreamProcess]) ->
 
     # An unknown node: its code at once, never a hang.
     body = {"node_id": STRANGER, **client.chat_body("P", "M")}
-    expect(client.raw("/chat/completion", body), 500, 1005)
-    expect(client.raw("/host/info", {"node_id": STRANGER}), 500, 1005)
-    expect(client.raw("/ai/project/peer", {"node_id": STRANGER}), 500, 1005)
+    expect(client.raw("/chat/completion", body), 404, 1005)
+    expect(client.raw("/host/info", {"node_id": STRANGER}), 404, 1005)
+    expect(client.raw("/ai/project/peer", {"node_id": STRANGER}), 404, 1005)
     # A known node that does not run the model; a model nobody runs.
-    expect(client.raw("/chat/completion", {**body, "node_id": b.peer_id}), 500, 1016)
-    expect(client.raw("/chat/completion/proxy", client.chat_body("P", "M")), 500, 1016)
+    expect(client.raw("/chat/completion", {**body, "node_id": b.peer_id}), 503, 1016)
+    expect(client.raw("/chat/completion/proxy", client.chat_body("P", "M")), 503, 1016)
 
     # 1004: the model takes longer than aicn_timeout (2 s here), directly and by proxy.
     AicnClient(b.url).register("Slow", "snail", f"{slow.url}/v1/chat/completions")
@@ -79,7 +79,7 @@ def test_error_codes(start_node: StartNode, upstreams: list[UpstreamProcess]) ->
     relayed = httpx.post(
         f"{a.url}/v1/p2p/{b.peer_id}/api/v0/host/info", json={"node_id": a.peer_id}, timeout=10
     )
-    expect(relayed, 500, 1005)
+    expect(relayed, 404, 1005)
     # Operator-only control is not reachable over the mesh either.
     over_mesh = httpx.post(
         f"{a.url}/v1/p2p/{b.peer_id}/api/v0/swarm/disconnect", json={"node_addr": "/p2p/x"}

@@ -45,8 +45,9 @@ def test_forwarding_failures_get_the_seed_codes() -> None:
     timed_out.__cause__ = TimeoutError()
     assert code(DeadlineExceeded("late")) == (Code.TIMEOUT, 504)
     assert code(timed_out) == (Code.TIMEOUT, 504)
-    assert code(NoProvider("none")) == (Code.NO_PROVIDER, 500)
-    assert code(UnknownPeer("who")) == (Code.ROUTING, 500)
+    assert code(NoProvider("none")) == (Code.NO_PROVIDER, 503)
+    assert code(UnknownPeer("who")) == (Code.ROUTING, 404)
+    assert code(Unreachable("gone")) == (Code.ROUTING, 502)
     assert AicnError(Code.PARSE, "x").status == 400
 
 

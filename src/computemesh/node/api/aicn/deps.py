@@ -24,10 +24,12 @@ def target_node(state: NodeState, request: Request, node_id: str) -> PeerId | No
     if is_self(state, node_id):
         return None
     if request.scope.get(VIA_MESH):
-        raise AicnError(Code.ROUTING, f"this node is not {node_id}; peers cannot relay through it")
+        raise AicnError(
+            Code.ROUTING, f"this node is not {node_id}; peers cannot relay through it", 404
+        )
     peer = PeerId(node_id)
     if not state.directory.knows(peer):
-        raise AicnError(Code.ROUTING, f"unknown node {node_id}: not in this node's table")
+        raise AicnError(Code.ROUTING, f"unknown node {node_id}: not in this node's table", 404)
     return peer
 
 

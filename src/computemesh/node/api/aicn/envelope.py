@@ -2,8 +2,10 @@
 
 ``AicnRoute`` is the route class of every AICN router: whatever a handler raises (a bad
 body, a refused operator call, a forwarding failure, a bug) becomes the envelope with
-its code and HTTP status (400 bad input, 403 permission, 504 timeout, 500 otherwise),
-never a traceback and never another surface's format.
+its code and an HTTP status that says whose fault it is (400 bad input, 403 permission,
+404 no such node or content, 502 a node or model that failed, 503 nobody serves it,
+504 timeout; 500 only for this node's own faults), never a traceback and never another
+surface's format.
 """
 
 import logging
@@ -23,13 +25,25 @@ from computemesh.routing.errors import (
     DeadlineExceeded,
     ForwardError,
     NoProvider,
+    UnknownPeer,
     UnknownService,
 )
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-_STATUS = {Code.PARAMETER: 400, Code.PARSE: 400, Code.PERMISSION: 403, Code.TIMEOUT: 504}
+_STATUS = {
+    Code.PARAMETER: 400,
+    Code.PARSE: 400,
+    Code.UNSUPPORTED: 400,
+    Code.PERMISSION: 403,
+    Code.ROUTING: 502,
+    Code.MODEL: 502,
+    Code.IPFS: 502,
+    Code.STREAM: 502,
+    Code.NO_PROVIDER: 503,
+    Code.TIMEOUT: 504,
+}
 
 
 class AicnError(Exception):
@@ -72,9 +86,13 @@ def forward_failure(error: ForwardError) -> AicnError:
     """Routing and forwarding failures: timeouts are 1004, missing providers 1016."""
     if isinstance(error, DeadlineExceeded) or isinstance(error.__cause__, TimeoutError):
         return AicnError(Code.TIMEOUT, str(error))
-    if isinstance(error, NoProvider | AllAttemptsFailed | UnknownService):
+    if isinstance(error, NoProvider | UnknownService):
         return AicnError(Code.NO_PROVIDER, str(error))
-    return AicnError(Code.ROUTING, str(error))  # unknown or unreachable node
+    if isinstance(error, AllAttemptsFailed):
+        return AicnError(Code.NO_PROVIDER, str(error), 502)
+    if isinstance(error, UnknownPeer):
+        return AicnError(Code.ROUTING, str(error), 404)
+    return AicnError(Code.ROUTING, str(error))  # an unreachable node
 
 
 def _invalid_body(error: RequestValidationError) -> AicnError:

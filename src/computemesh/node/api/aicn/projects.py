@@ -71,7 +71,7 @@ async def project_peer(body: NodeRequest, state: State) -> Response:
     """What projects and models a node registered, from its signed record."""
     row = view.peer_row(state.sync, PeerId(body.node_id), time.time(), state.online_window)
     if row is None and not is_self(state, body.node_id):
-        raise AicnError(Code.ROUTING, f"unknown node {body.node_id}: not in this node's table")
+        raise AicnError(Code.ROUTING, f"unknown node {body.node_id}: not in this node's table", 404)
     models: dict[str, list[str]] = {}
     for offer in _offers(state, online_only=False):
         if offer.peer == body.node_id:
