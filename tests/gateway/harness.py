@@ -96,6 +96,18 @@ def gateway(scratch: Path, nodes: list[str], database_url: str, **env: str) -> P
     return Process(command, port, scratch / f"gateway-{port}.log", "/health", env=settings)
 
 
+def migrate(database_url: str) -> None:
+    """``computemesh gateway migrate``: a server database must be migrated before a start."""
+    done = subprocess.run(
+        [sys.executable, "-m", "computemesh.cli", "gateway", "migrate"],
+        env={"COMPUTEMESH_GATEWAY_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def stored_usage_ids(sqlite_url: str) -> set[str]:
     with sqlite3.connect(Path(sqlite_url.split("///", 1)[1])) as db:
         return {row[0] for row in db.execute("SELECT id FROM usage_records")}

@@ -2,8 +2,6 @@
 PostgreSQL, start-up refusals, and a clean stop that writes pending usage."""
 
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 
 import httpx
@@ -15,17 +13,6 @@ from tests.gateway.conftest import Wallet, bearer, new_key
 from tests.gateway.upstream import WORDS
 
 StartGateway = Callable[..., harness.Process]
-
-
-def migrate(database_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "computemesh.cli", "gateway", "migrate"],
-        env={"COMPUTEMESH_GATEWAY_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def seed_flow(gateway_url: str) -> None:
@@ -76,7 +63,7 @@ def test_seed_flow_on_sqlite(
 def test_seed_flow_on_postgres(
     start_gateway: StartGateway, upstream: harness.Process, postgres_url: str
 ) -> None:
-    migrate(postgres_url)
+    harness.migrate(postgres_url)
     seed_flow(start_gateway([upstream.url], postgres_url).url)
 
 
