@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 import trio
+from libp2p import new_host
 from libp2p.peer.id import ID
 from libp2p.transport.exceptions import OpenConnectionError
 from multiaddr import Multiaddr
 
 from computemesh.cli.localmesh import free_port
-from computemesh.errors import DialError
+from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
+from computemesh.p2p.dial_guard import check_targets
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.plausible import local_networks
@@ -137,3 +139,14 @@ async def test_connection_attempts_are_paced_whatever_asks_for_them() -> None:
             # Unpaced, all 40 dials (and their three retries each) start at once.
             assert len(in_window) <= burst + rate * 1.0 + 1
         assert node.dial_counts()["attempts"] == len(times)
+
+
+def test_a_swarm_without_what_the_guard_patches_is_refused_at_start() -> None:
+    check_targets(new_host(key_pair=generate("ed25519").key_pair).get_network())
+
+    class Changed:
+        async def dial_peer(self, peer_id: ID) -> None:
+            return None
+
+    with pytest.raises(MeshError, match=r"written against libp2p==0\.8\.1"):
+        check_targets(Changed())
