@@ -49,6 +49,17 @@ def test_latency_is_smoothed() -> None:
     assert 10.0 < latency < 20.0
 
 
+def test_observations_of_peers_outside_the_retained_set_are_forgotten() -> None:
+    observations = Observations()
+    for peer in ("member", "transient"):
+        observations.connection(PeerId(peer), True, 1.0)
+        observations.connection(PeerId(peer), False, 2.0)
+    observations.retain({PeerId("member")})
+    assert observations.get(PeerId("member")).disconnected_at == 2.0
+    assert observations.get(PeerId("transient")) == Observation()
+    assert len(observations._peers) == 1
+
+
 def test_service_specs() -> None:
     services = parse_services(
         ["llm=http://127.0.0.1:8080/", "emb=https://host"],

@@ -78,6 +78,19 @@ class NodeSettings(LayeredSettings):
     online_window: float = Field(default=40.0, gt=0, description="seen within this many s = online")
     service_probe_interval: float = Field(default=5.0, gt=0.1)
     max_peers: int = Field(default=64, ge=1, description="peers this node keeps connections to")
+    dial_rate: float = Field(
+        default=10.0,
+        gt=0,
+        description="libp2p connection attempts this node starts per second at most, after"
+        " a burst of dial_burst (every dial: table members, bootstraps, retries)",
+    )
+    dial_burst: int = Field(default=40, ge=1, description="connection attempts allowed at once")
+    peer_forget_after: float = Field(
+        default=60.0,
+        gt=0,
+        description="s a peer that is neither connected, nor in the live table, nor a"
+        " bootstrap stays in the peerstore before it is forgotten",
+    )
     reconnect_initial: float = Field(default=1.0, gt=0)
     reconnect_max: float = Field(default=60.0, gt=0)
     routing_strategy: RoutingStrategy = Field(

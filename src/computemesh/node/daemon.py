@@ -75,6 +75,9 @@ async def _run_mesh_node(
         settings.listen,
         network_secret=token.secret if token else None,
         max_peers=settings.max_peers,
+        forget_after=settings.peer_forget_after,
+        dial_rate=settings.dial_rate,
+        dial_burst=settings.dial_burst,
     ) as host:
         own = OwnRecord(
             peer_id=host.peer_id,

@@ -1,13 +1,15 @@
 """MeshHost: the narrow facade over a py-libp2p host that the rest of computemesh uses.
 
 TCP + Noise + Yamux, identify, ping with per-peer latency, gated gossipsub, guarded
-protocol handlers, connection events, and a shutdown that really closes connections.
+protocol handlers, connection events, dials only to plausible addresses at a bounded
+rate, forgetting peers that are gone, and a shutdown that really closes connections.
 """
 
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psutil
 import trio
@@ -17,16 +19,19 @@ from libp2p.custom_types import TProtocol
 from libp2p.host.ping import ID as PING_PROTOCOL
 from libp2p.host.ping import perform_ping_roundtrip
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.tools.anyio_service import background_trio_service
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p import workarounds
+from computemesh.p2p.dial_guard import DialGuard
+from computemesh.p2p.dial_pacing import DialPacer
 from computemesh.p2p.identity import NodeIdentity
 from computemesh.p2p.membership import PROTOCOL as MEMBERSHIP_PROTOCOL
 from computemesh.p2p.membership import MembershipGate
+from computemesh.p2p.plausible import AddressPolicy
 from computemesh.p2p.pubsub import (
     GatedPubsub,
     OnMessage,
@@ -42,20 +47,34 @@ log = logging.getLogger(__name__)
 StreamHandler = Callable[[MeshStream], Awaitable[None]]
 ConnectionListener = Callable[[PeerId, bool], None]
 DIAL_TIMEOUT_S = 10.0
+ADDRESS_TTL_S = 600
 
 
 class MeshHost:
     """A running libp2p host; build it with ``open_mesh_host``."""
 
     def __init__(
-        self, host: IHost, pubsub: GatedPubsub, gate: MembershipGate, max_peers: int
+        self,
+        host: IHost,
+        pubsub: GatedPubsub,
+        gate: MembershipGate,
+        addresses: AddressPolicy,
+        dial_guard: DialGuard,
+        *,
+        max_peers: int,
+        forget_after: float,
     ) -> None:
         self._host = host
         self._pubsub = pubsub
         self._gate = gate
+        self._addresses = addresses
         self._max_peers = max_peers
+        self._forget_after = forget_after
+        # peer -> when it was last seen connected (or first seen not connected)
+        self._idle_since: dict[ID, float] = {}
         self._listeners: list[ConnectionListener] = []
         self._nursery: trio.Nursery | None = None
+        self._dial_guard = dial_guard
         self.peer_id = PeerId(host.get_id().to_base58())
 
     # -- addresses and peers -------------------------------------------------
@@ -122,22 +141,31 @@ class MeshHost:
     # -- dialing ---------------------------------------------------------------
 
     async def dial(self, addr: str) -> PeerId:
-        """Connect to a full multiaddr ending in ``/p2p/<peer id>``."""
-        try:
-            info = info_from_p2p_addr(Multiaddr(addr))
-        except Exception as error:
-            raise DialError(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
+        """Connect to a full multiaddr ending in ``/p2p/<peer id>`` that the operator gave
+        (a static bootstrap, ``/swarm/connect``): it is dialed as it is."""
+        info = _peer_info(addr)
+        self._addresses.trust(info.peer_id, info.addrs)
+        await self._connect(info.peer_id, info.addrs)
+        return PeerId(info.peer_id.to_base58())
+
+    async def dial_learned(self, addr: str) -> PeerId:
+        """Connect to a full multiaddr learned from elsewhere (a bootstrap source), only
+        if it is a plausible address of its peer."""
+        info = _peer_info(addr)
         await self._connect(info.peer_id, info.addrs)
         return PeerId(info.peer_id.to_base58())
 
     async def dial_peer(self, peer: PeerId, addrs: list[str]) -> None:
-        """Connect to ``peer`` at any of ``addrs`` (bare multiaddrs)."""
+        """Connect to ``peer`` at those of ``addrs`` (bare multiaddrs, as its record
+        claims them) that are plausible, or at what is already known of it."""
         await self._connect(ID.from_base58(peer), [Multiaddr(a) for a in addrs])
 
     async def _connect(self, peer_id: ID, addrs: list[Multiaddr]) -> None:
         if peer_id == self._host.get_id():
             raise DialError("refusing to dial this node itself")
-        self._host.get_peerstore().add_addrs(peer_id, addrs, 600)
+        # Implausible ones are not even stored: they would show as the peer's addresses.
+        plausible = [a for a in addrs if self._dial_guard.allows(peer_id, a)]
+        self._host.get_peerstore().add_addrs(peer_id, plausible, ADDRESS_TTL_S)
         workarounds.allow_redial(self._host, peer_id)
         try:
             with trio.fail_after(DIAL_TIMEOUT_S):
@@ -146,12 +174,47 @@ class MeshHost:
             workarounds.forget_peer(self._host, peer_id)
             raise DialError(f"cannot reach {peer_id.to_base58()}: {error}") from error
 
+    def dial_counts(self) -> dict[str, int]:
+        """Connection attempts made and implausible addresses refused, since start."""
+        counts = self._dial_guard.counts
+        return {"attempts": counts["attempts"], "refused": counts["refused"]}
+
     async def disconnect(self, peer: PeerId) -> None:
         await workarounds.close_peer(self._host, ID.from_base58(peer))
 
     def forget(self, peer: PeerId) -> None:
         """Drop a dead peer from the peerstore so nothing redials it."""
-        workarounds.forget_peer(self._host, ID.from_base58(peer))
+        self._forget(ID.from_base58(peer))
+
+    def prune_peers(self, keep: set[PeerId]) -> list[PeerId]:
+        """Forget every peer that is gone: neither connected, nor in ``keep`` (the live
+        table), nor a bootstrap the operator gave, for ``forget_after`` seconds.
+
+        py-libp2p keeps the addresses, keys, protocols and metadata of every peer it
+        ever met, and our side tables keep what they saw of it; this is what bounds
+        them all under churn. Returns the peers forgotten.
+        """
+        now = time.monotonic()
+        network = self._host.get_network()
+        kept = {ID.from_base58(p) for p in keep} | self._addresses.trusted_peers()
+        kept.add(self._host.get_id())
+        gone: list[PeerId] = []
+        for peer_id in self._host.get_peerstore().peer_ids():
+            if peer_id in kept or network.get_connections(peer_id):
+                self._idle_since.pop(peer_id, None)
+            elif now - self._idle_since.setdefault(peer_id, now) >= self._forget_after:
+                self._forget(peer_id)
+                gone.append(PeerId(peer_id.to_base58()))
+        present = kept | set(self._host.get_peerstore().peer_ids())
+        present |= set(network.get_connections_map())
+        self._idle_since = {p: t for p, t in self._idle_since.items() if p in present}
+        self._addresses.retain(present)
+        return gone
+
+    def _forget(self, peer_id: ID) -> None:
+        workarounds.forget_peer(self._host, peer_id)
+        self._addresses.forget(peer_id)
+        self._idle_since.pop(peer_id, None)
 
     async def ping(self, peer: PeerId) -> float:
         """One round trip on ``/ipfs/ping/1.0.0``, in milliseconds (sub-ms resolution)."""
@@ -204,8 +267,13 @@ class MeshHost:
         """``listener(peer, connected)`` on a peer's first connection and its last close."""
         self._listeners.append(listener)
 
-    def _connected(self, peer: PeerId) -> None:
+    def _connected(self, peer: PeerId, conn: INetConn) -> None:
         assert self._nursery is not None
+        peer_id = ID.from_base58(peer)
+        self._idle_since.pop(peer_id, None)
+        remote = _remote_host(conn)
+        if remote is not None:
+            self._addresses.observe(peer_id, remote)
         if len(self.connected_peers()) > self._max_peers:
             log.info("over max_peers (%d); closing new connection to %s", self._max_peers, peer)
             self._nursery.start_soon(self.disconnect, peer)
@@ -219,6 +287,7 @@ class MeshHost:
         if any(conn is not closed for conn in remaining):
             return
         self._gate.forget(peer)
+        self._idle_since[ID.from_base58(peer)] = time.monotonic()
         workarounds.drop_disconnect_record(self._host, ID.from_base58(peer))
         self._notify(peer, False)
 
@@ -237,7 +306,7 @@ class _Events(INotifee):
         self._mesh = mesh
 
     async def connected(self, network: INetwork, conn: INetConn) -> None:
-        self._mesh._connected(PeerId(conn.muxed_conn.peer_id.to_base58()))
+        self._mesh._connected(PeerId(conn.muxed_conn.peer_id.to_base58()), conn)
 
     async def disconnected(self, network: INetwork, conn: INetConn) -> None:
         self._mesh._disconnected(PeerId(conn.muxed_conn.peer_id.to_base58()), conn)
@@ -262,8 +331,16 @@ async def open_mesh_host(
     *,
     network_secret: bytes | None = None,
     max_peers: int = 64,
+    forget_after: float = 60.0,
+    dial_rate: float = 10.0,
+    dial_burst: int = 40,
 ) -> AsyncIterator[MeshHost]:
-    """Start a host listening on ``listen``; on exit close every connection."""
+    """Start a host listening on ``listen``; on exit close every connection.
+
+    ``forget_after``: seconds before a peer that is gone leaves the peerstore
+    (``prune_peers``); ``dial_rate`` and ``dial_burst``: connection attempts a second,
+    and at once (``DialPacer``).
+    """
     workarounds.patch_module_constants()
     try:
         listen_addrs = [Multiaddr(addr) for addr in listen]
@@ -278,11 +355,16 @@ async def open_mesh_host(
     workarounds.end_inbound_tasks(host)
     workarounds.disable_auto_connector(host)
     workarounds.contain_stream_errors(host)
+    addresses = AddressPolicy(host.get_transport_addrs)
+    guard = DialGuard(addresses.plausible, DialPacer(dial_rate, dial_burst))
+    guard.install(host)
     gate = MembershipGate(PeerId(host.get_id().to_base58()), network_secret)
     router = new_router()
     pubsub = GatedPubsub(host, router, gate)
     workarounds.no_pubsub_redial(pubsub)
-    mesh = MeshHost(host, pubsub, gate, max_peers)
+    mesh = MeshHost(
+        host, pubsub, gate, addresses, guard, max_peers=max_peers, forget_after=forget_after
+    )
     host.get_network().register_notifee(_Events(mesh))
     mesh.set_handler(MEMBERSHIP_PROTOCOL, gate.respond, members_only=False)
     async with host.run(listen_addrs), trio.open_nursery() as nursery:
@@ -298,6 +380,23 @@ async def open_mesh_host(
                 await host.close()
             workarounds.stop_seen_cache(pubsub)
             nursery.cancel_scope.cancel()
+
+
+def _peer_info(addr: str) -> PeerInfo:
+    try:
+        return info_from_p2p_addr(Multiaddr(addr))
+    except Exception as error:
+        raise DialError(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
+
+
+def _remote_host(conn: INetConn) -> str | None:
+    """The IP at the peer's end of a connection, as the socket sees it."""
+    muxed: Any = conn.muxed_conn  # yamux has it; the interface does not declare it
+    try:
+        remote = muxed.get_remote_address()
+    except Exception:
+        return None
+    return str(remote[0]) if remote else None
 
 
 def _local_ipv4() -> list[str]:

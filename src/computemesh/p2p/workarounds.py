@@ -205,9 +205,11 @@ async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
 def forget_peer(host: IHost, peer_id: ID) -> None:
     """Defect: the peerstore never drops a peer, so its addresses are redialed forever.
 
-    Also removes the per-peer entries the swarm keeps for a peer after its
-    connections close. (The memory p2p.md saw retained per closed connection was
-    the inbound handler task; see ``end_inbound_tasks``.)
+    Called for a peer whose dial failed or whose record expired, and by
+    ``MeshHost.prune_peers`` for every peer that is gone. Also removes the per-peer
+    entries the swarm keeps for a peer after its connections close. (The memory
+    p2p.md saw retained per closed connection was the inbound handler task; see
+    ``end_inbound_tasks``.)
     """
     sender_record.forget(host, peer_id)
     peerstore = host.get_peerstore()

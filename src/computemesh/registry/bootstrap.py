@@ -1,5 +1,9 @@
 """Joining the mesh: bootstrap addresses from config, HTTP sources and the join token,
-and redialing them with exponential backoff and jitter whenever no peer is left."""
+and redialing them with exponential backoff and jitter whenever no peer is left.
+
+Static addresses (config, join token) are the operator's and are dialed as given;
+addresses a source returns are other nodes' claims, dialed only where plausible.
+"""
 
 import logging
 import random
@@ -77,12 +81,17 @@ class Bootstrapper:
         while self._host.connected_peers():  # noqa: ASYNC110
             await anyio.sleep(CHECK_INTERVAL_S)
 
-    async def resolve(self) -> list[str]:
-        addrs = list(self._static)
+    async def resolve(self) -> tuple[list[str], list[str]]:
+        """``(static, learned)``: the operator's addresses, and those the sources gave."""
+        learned: list[str] = []
         if self._sources:
             async with httpx.AsyncClient() as client:
                 for url in self._sources:
-                    addrs.extend(await fetch_source(client, url))
+                    learned.extend(await fetch_source(client, url))
+        static = self._others(self._static)
+        return static, [a for a in self._others(learned) if a not in static]
+
+    def _others(self, addrs: list[str]) -> list[str]:
         own = f"/p2p/{self._host.peer_id}"
         return sorted({a for a in addrs if not a.endswith(own)})
 
@@ -91,15 +100,18 @@ class Bootstrapper:
         self.rounds += 1
         connected = 0
 
-        async def dial(addr: str) -> None:
+        async def dial(addr: str, trusted: bool) -> None:
             nonlocal connected
             try:
-                await self._host.dial(addr)
+                await (self._host.dial(addr) if trusted else self._host.dial_learned(addr))
                 connected += 1
             except ComputemeshError as error:
                 log.info("bootstrap %s not reachable: %s", addr, error)
 
+        static, learned = await self.resolve()
         async with anyio.create_task_group() as dials:
-            for addr in await self.resolve():
-                dials.start_soon(dial, addr)
+            for addr in static:
+                dials.start_soon(dial, addr, True)
+            for addr in learned:
+                dials.start_soon(dial, addr, False)
         return connected > 0

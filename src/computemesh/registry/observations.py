@@ -56,6 +56,11 @@ class Observations:
     def forget(self, peer: PeerId) -> None:
         self._peers.pop(peer, None)
 
+    def retain(self, peers: set[PeerId]) -> None:
+        """Forget every peer outside ``peers``: a peer that connected once and left
+        (or whose tombstone came before its last disconnect) is not kept forever."""
+        self._peers = {peer: seen for peer, seen in self._peers.items() if peer in peers}
+
     def _entry(self, peer: PeerId) -> Observation:
         return self._peers.setdefault(peer, Observation())
 

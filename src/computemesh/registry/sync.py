@@ -6,7 +6,9 @@
   a late joiner has the full table at once instead of after a refresh round;
 - expire records past their TTL, and forget their peers;
 - keep connections to live table members (so their loss is seen at once),
-  and measure latency with ping.
+  and measure latency with ping;
+- forget peers that are gone (neither connected nor in the live table), in the
+  peerstore and in the observations.
 """
 
 import logging
@@ -38,6 +40,7 @@ CONNECT_INTERVAL_S = 1.0
 DIAL_GRACE_S = 5.0
 PEER_BACKOFF_MAX_S = 60.0
 TOMBSTONE_FLUSH_S = 0.5
+PRUNE_INTERVAL_S = 5.0
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -86,6 +89,7 @@ class TableSync:
             tasks.start_soon(self._expiry_loop)
             tasks.start_soon(self._connect_loop)
             tasks.start_soon(self._ping_loop)
+            tasks.start_soon(self._prune_loop)
             task_status.started()
 
     def publish_now(self) -> None:
@@ -225,6 +229,22 @@ class TableSync:
             self.table, gone = expire(self.table, self._clock())
             for peer in gone:
                 self._forget(peer)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await anyio.sleep(PRUNE_INTERVAL_S)
+            self.prune()
+
+    def prune(self) -> None:
+        """Forget the peers that are gone, here and in the peerstore (after its grace)."""
+        live = {claims.peer_id for claims in self.table.live()}
+        self.host.prune_peers(keep=live)
+        known = live | set(self.host.known_peers()) | set(self.host.connected_peers())
+        self.observations.retain(known)
+        self._backoff = {p: b for p, b in self._backoff.items() if p in live}
+        self._unconnected_since = {p: t for p, t in self._unconnected_since.items() if p in live}
+        for name, count in self.host.dial_counts().items():
+            self.counts[f"dial {name}"] = count
 
     async def _connect_loop(self) -> None:
         """Dial live members we are not connected to, backing off on failure."""
