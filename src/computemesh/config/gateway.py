@@ -65,6 +65,13 @@ class GatewaySettings(LayeredSettings):
         default=1.0, gt=0, le=60, description="seconds between usage writes (bounds the loss)"
     )
     nonce_ttl: float = Field(default=300.0, gt=0, description="seconds a login message is valid")
+    # Per address above per client: one client alone cannot spend an address's budget.
+    nonce_ip_rpm: int = Field(
+        default=10, ge=0, description="login messages per minute per client IP; 0 = off"
+    )
+    nonce_address_rpm: int = Field(
+        default=20, ge=0, description="login messages per minute per wallet address; 0 = off"
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="largest request body accepted (more: 413)"
     )
