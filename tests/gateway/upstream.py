@@ -4,12 +4,15 @@ It answers ``/v1/chat/completions`` (JSON or SSE), ``/v1/completions``,
 ``/v1/embeddings``, ``/v1/models`` and the OCF table ``/v1/dnt/table``, and names
 itself in ``X-Computing-Node`` as a node does. Special model names choose a
 behaviour: ``no-usage`` never reports usage, ``missing`` answers 404, ``broken`` 500.
-``GET /_stats`` counts the inference requests it served.
+Streamed, ``hang-stream`` sends a few words then waits (for a test to kill the
+process), and ``cut-stream`` sends a few words then the error event a node ends a
+cut stream with. ``GET /_stats`` counts the inference requests it served.
 
     python -m tests.gateway.upstream --port 9100 --node-id 12D3KooWtest
 """
 
 import argparse
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +25,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 WORDS = ["Hello", "!", " I", " am", " a", " tiny", " test", " model", "."]
+WORDS_BEFORE_CUT = 3
+# What a node sends when the stream behind it broke (its OpenAI-shaped error event).
+NODE_CUT_EVENT = {
+    "error": {
+        "message": "the provider's stream broke: peer closed connection",
+        "type": "upstream_error",
+        "code": "stream_interrupted",
+    }
+}
 MODELS = ["tiny-chat", "tiny-embed"]
 
 
@@ -134,6 +146,13 @@ async def _chat_stream(body: dict[str, Any], prompt: int) -> AsyncIterator[bytes
         return f"data: {json.dumps(chunk)}\n\n".encode()
 
     yield event([{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}])
+    if body["model"] in ("hang-stream", "cut-stream"):
+        for word in WORDS[:WORDS_BEFORE_CUT]:
+            yield event([{"index": 0, "delta": {"content": word}, "finish_reason": None}])
+        if body["model"] == "cut-stream":
+            yield f"data: {json.dumps(NODE_CUT_EVENT)}\n\n".encode()
+            return
+        await asyncio.Event().wait()  # until the process is killed
     for word in WORDS:
         yield event([{"index": 0, "delta": {"content": word}, "finish_reason": None}])
     yield event([{"index": 0, "delta": {}, "finish_reason": "stop"}])

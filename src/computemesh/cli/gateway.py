@@ -5,13 +5,16 @@ imported inside the commands: every ``computemesh`` process loads this CLI modul
 and a node should not carry the gateway's libraries.
 """
 
+import socket
+import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import anyio
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from computemesh.config import GatewaySettings
 from computemesh.errors import ComputemeshError
@@ -19,6 +22,8 @@ from computemesh.logging import setup_logging
 
 app = typer.Typer(help="Run the gateway (accounts, API keys, usage, limits).", no_args_is_help=True)
 console = Console(width=120)
+# Failures go to stderr, each on one line however long.
+errors = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option(help="TOML settings file")]
 DatabaseOpt = Annotated[
@@ -44,7 +49,11 @@ def start(
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
 ) -> None:
-    """Start the gateway: migrate SQLite, serve HTTP until SIGINT/SIGTERM, flush usage."""
+    """Start the gateway: migrate SQLite, serve HTTP until SIGINT/SIGTERM, flush usage.
+
+    Whatever stops it from starting (its port taken, the database or Redis unusable)
+    is said in one line on stderr, with exit status 1.
+    """
     settings = _settings(
         config,
         host=host,
@@ -56,13 +65,14 @@ def start(
         log_level=log_level,
     )
     setup_logging(settings.log_level)
+    listener = _listen(settings.host, settings.port)
+    from computemesh.gateway.startup import preflight
+
     try:
-        # The app prepares the database again on start; doing it here first turns a
-        # schema problem into one clear line instead of a failed-lifespan traceback.
-        anyio.run(_prepare, settings.database_url)
+        anyio.run(preflight, settings)
     except ComputemeshError as error:
-        console.print(f"[red]cannot start:[/red] {error}")
-        raise typer.Exit(1) from None
+        listener.close()
+        _fail(str(error))
     import uvicorn
 
     from computemesh.gateway.app import create_app
@@ -70,18 +80,41 @@ def start(
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
-            host=settings.host,
-            port=settings.port,
             log_config=None,
+            log_level=settings.log_level.lower(),  # the server's own lines, at the same level
             access_log=False,
+            # The app reads X-Forwarded-For itself, and only from ``trusted_proxies``.
+            proxy_headers=False,
             loop="uvloop",
             http="httptools",
             lifespan="on",
         )
     )
-    server.run()
+    server.run(sockets=[listener])
     if not server.started:
         raise typer.Exit(1)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else so a taken port is said plainly."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError as error:
+        _fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As servers do: a port left in TIME_WAIT is free; one another process listens on is not.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        _fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    return listener
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]cannot start:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -93,28 +126,21 @@ def migrate(
     # Migrating signs no tokens, so no SECRET_KEY is needed for it.
     settings = _settings(config, database_url=database_url, dev=True)
     try:
-        anyio.run(_migrate, settings.database_url)
+        anyio.run(_migrate, settings)
     except Exception as error:  # driver errors vary by database; show them, no traceback
-        console.print(f"[red]migration failed:[/red] {type(error).__name__}: {error}")
+        errors.print(f"[red]migration failed:[/red] {type(error).__name__}: {escape(str(error))}")
         raise typer.Exit(1) from None
     console.print("database is at the latest schema")
 
 
-async def _prepare(url: str) -> None:
+async def _migrate(settings: GatewaySettings) -> None:
     from computemesh.gateway.db import Database
-
-    db = Database(url)
-    try:
-        await db.prepare()
-    finally:
-        await db.close()
-
-
-async def _migrate(url: str) -> None:
-    from computemesh.gateway.db import Database
+    from computemesh.gateway.db.datadir import make_private_dir
     from computemesh.gateway.db.migrate import upgrade
 
-    db = Database(url)
+    if settings.database_in_data_dir:
+        make_private_dir(settings.data_dir)
+    db = Database(settings.database_url)
     try:
         await upgrade(db.engine)
     finally:
@@ -128,8 +154,14 @@ def _settings(config: Path | None, **flags: object) -> GatewaySettings:
         # include_input=False: the rejected values may be secrets.
         for problem in error.errors(include_input=False, include_url=False):
             where = ".".join(str(part) for part in problem["loc"]) or "settings"
-            console.print(f"[red]invalid settings:[/red] {where}: {problem['msg']}")
+            message = problem["msg"].removeprefix("Value error, ")
+            errors.print(f"[red]invalid settings:[/red] {where}: {escape(message)}")
         raise typer.Exit(2) from None
-    except ComputemeshError as error:
-        console.print(f"[red]invalid settings:[/red] {error}")
+    except tomllib.TOMLDecodeError as error:
+        errors.print(
+            f"[red]invalid settings:[/red] {config} is not valid TOML: {escape(str(error))}"
+        )
+        raise typer.Exit(2) from None
+    except (ComputemeshError, OSError) as error:
+        errors.print(f"[red]invalid settings:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None

@@ -3,10 +3,16 @@
 ``OCF_HEAD_URL``, ``SECRET_KEY`` and ``ACCESS_TOKEN_EXPIRE_MINUTES`` are read without
 a prefix so an OCF proxy deployment's environment works unchanged. ``OCF_HEAD_URL``
 may list several node URLs (comma separated or a JSON list); they are tried in turn.
+
+The database URL names an async driver; the plain ``sqlite://`` and ``postgresql://``
+forms are accepted and given theirs. Without one, the SQLite file lives under
+``data_dir``, never in whatever folder the gateway was started from.
 """
 
+import ipaddress
 import json
 import secrets
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -17,6 +23,16 @@ from computemesh.config.layered import LayeredSettings, is_placeholder
 MIN_SECRET_LENGTH = 32
 # The OCF proxy's published default; refusing it is the point of this check.
 SEED_DEFAULT_SECRET = "your-secret-key-here-change-in-production"
+DATABASE_FILE = "gateway.db"
+# The async drivers the gateway ships with, and the plain schemes that mean them.
+DRIVERS = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name: str) -> Any:
@@ -45,12 +61,20 @@ class GatewaySettings(LayeredSettings):
     dev: bool = Field(default=False, description="allow a missing secret (a random one is made)")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Field(
+        default=Path("~/.computemesh/gateway"),
+        description="holds the default SQLite database; created private (0700)",
+    )
     database_url: str = Field(
-        default="sqlite+aiosqlite:///computemesh-gateway.db",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+        default="",
+        description="sqlite+aiosqlite:///… or postgresql+asyncpg://… (default: SQLite in data_dir)",
     )
     redis_url: str | None = Field(default=None, description="shared rate limits across replicas")
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="proxy IPs/CIDRs whose X-Forwarded-For names the client (rightmost untrusted)",
+    )
     legacy_requires_key: bool = Field(
         default=False, description="require an API key on the legacy /v1/* routes too"
     )
@@ -65,6 +89,13 @@ class GatewaySettings(LayeredSettings):
         default=1.0, gt=0, le=60, description="seconds between usage writes (bounds the loss)"
     )
     nonce_ttl: float = Field(default=300.0, gt=0, description="seconds a login message is valid")
+    # Per address above per client: one client alone cannot spend an address's budget.
+    nonce_ip_rpm: int = Field(
+        default=10, ge=0, description="login messages per minute per client IP; 0 = off"
+    )
+    nonce_address_rpm: int = Field(
+        default=20, ge=0, description="login messages per minute per wallet address; 0 = off"
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="largest request body accepted (more: 413)"
     )
@@ -75,9 +106,10 @@ class GatewaySettings(LayeredSettings):
     chain_name: str = Field(default="ethereum", description="the models' `blockchain` field")
     log_level: str = "INFO"
 
-    @field_validator("ocf_head_url", mode="before")
+    @field_validator("ocf_head_url", "trusted_proxies", mode="before")
     @classmethod
-    def _split_urls(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
+        """A JSON list, or items separated by commas or spaces (as env variables are written)."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -94,6 +126,59 @@ class GatewaySettings(LayeredSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"OCF_HEAD_URL entries are http(s) URLs, got {url!r}")
         return [url.rstrip("/") for url in urls]
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        if not url:
+            return url
+        scheme, sep, rest = url.partition("://")
+        driver = DRIVERS.get(scheme.lower()) if sep else None
+        if driver is None:
+            # Only the scheme: the rest of the URL may hold a password.
+            shown = scheme if sep else "no scheme"
+            raise ValueError(
+                f"unsupported database ({shown}); use sqlite+aiosqlite:///path/to/file.db "
+                "or postgresql+asyncpg://user@host/db"
+            )
+        return f"{driver}://{rest}"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        try:
+            # Normalised, so the ASGI proxy middleware reads each as an address or network.
+            return [
+                str(ipaddress.ip_network(e.strip(), strict=False))
+                if "/" in e
+                else str(ipaddress.ip_address(e.strip()))
+                for e in entries
+            ]
+        except ValueError as error:
+            raise ValueError(f"trusted_proxies holds IP addresses or CIDRs: {error}") from None
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"log level is one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        return level.upper()
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "GatewaySettings":
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / DATABASE_FILE}"
+        return self
+
+    @property
+    def database_in_data_dir(self) -> bool:
+        """True when the database is the default file, whose folder the gateway makes."""
+        return self.database_url == f"sqlite+aiosqlite:///{self.data_dir / DATABASE_FILE}"
 
     @model_validator(mode="after")
     def _real_secret(self) -> "GatewaySettings":

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from computemesh import __version__
 from computemesh.body_limit import BodyLimit
@@ -20,10 +21,12 @@ from computemesh.gateway.auth.keys import KeyService
 from computemesh.gateway.auth.revocations import Revocations
 from computemesh.gateway.auth.tokens import TokenIssuer
 from computemesh.gateway.db import Database
+from computemesh.gateway.db.datadir import make_private_dir
 from computemesh.gateway.metering.recorder import UsageRecorder
 from computemesh.gateway.ratelimit.limits import RateLimiter
 from computemesh.gateway.ratelimit.memory import MemoryRateLimiter
 from computemesh.gateway.ratelimit.redis import RedisRateLimiter
+from computemesh.gateway.startup import startup_warnings
 from computemesh.gateway.upstream.client import NodeClient
 from computemesh.gateway.upstream.models import ModelCatalog
 
@@ -50,6 +53,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["x-computing-node", "x-request-id", "retry-after", "x-ratelimit-*"],
     )
+    if settings.trusted_proxies:
+        # Outermost, so everything inside (limits, login messages) sees the real client:
+        # the rightmost X-Forwarded-For hop that is not a trusted proxy. Nobody else's
+        # X-Forwarded-For is read (the server's own proxy handling is off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for module in (meta, auth, keys, models, usage, inference):
         app.include_router(module.router)
     app.include_router(inference.legacy)
@@ -59,6 +67,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[None]:
+    for warning in startup_warnings(settings):
+        log.warning("%s", warning)
     state = await build_state(settings)
     app.state.gateway = state
     tasks = [asyncio.create_task(_write_behind(state))]
@@ -76,6 +86,8 @@ async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[No
 
 
 async def build_state(settings: GatewaySettings) -> GatewayState:
+    if settings.database_in_data_dir:
+        make_private_dir(settings.data_dir)
     db = Database(settings.database_url)
     await db.prepare()
     assert settings.secret_key is not None  # the settings validator guarantees one

@@ -5,6 +5,9 @@ GatewayError
 ├── NotFound            a resource that does not exist or is not the caller's (404)
 ├── RateLimited         a request or token budget is spent (429, with a retry delay)
 ├── StorageError        the database refused or is not migrated (500)
+│   ├── StorageUnavailable  the database cannot be reached now: retry, the data is fine
+│   └── RecordRejected      the database will never take this data as it is
+├── Unavailable         a service the gateway needs (Redis) does not answer (503)
 └── UpstreamError       no node answered usefully (502)
     └── UpstreamTimeout a node did not answer in time (504)
 """
@@ -35,6 +38,18 @@ class RateLimited(GatewayError):
 
 class StorageError(GatewayError):
     """The database cannot be used as it is."""
+
+
+class StorageUnavailable(StorageError):
+    """The database did not answer: the same write may succeed later."""
+
+
+class RecordRejected(StorageError):
+    """The database answers but refuses this data; retrying it as it is cannot help."""
+
+
+class Unavailable(GatewayError):
+    """A service the gateway depends on, other than the database, cannot be used."""
 
 
 class UpstreamError(GatewayError):

@@ -71,13 +71,32 @@ async def admit(state: GatewayState, request: Request, principal: Principal | No
     limits = [Limit(f"ip:{client_ip(request)}", settings.ip_rpm, settings.ip_tpm)]
     if principal is not None and principal.api_key_id is not None:
         limits.append(Limit(f"key:{principal.api_key_id}", settings.key_rpm, settings.key_tpm))
+    return await _acquire(state, limits, "rate limit exceeded")
+
+
+async def admit_login_message(state: GatewayState, request: Request, address: str) -> None:
+    """Bound the login messages issued per client and per address (``address`` checksummed).
+
+    Every unexpired message stays valid, so these limits are what bound the messages a
+    signature is checked against; per address is the looser one, so a single client
+    cannot spend a wallet's whole budget.
+    """
+    settings = state.settings
+    limits = [
+        Limit(f"nonce-ip:{client_ip(request)}", settings.nonce_ip_rpm, 0),
+        Limit(f"nonce-address:{address}", settings.nonce_address_rpm, 0),
+    ]
+    await _acquire(state, limits, "too many login messages asked for; retry later")
+
+
+async def _acquire(state: GatewayState, limits: list[Limit], refusal: str) -> Admission:
     limits = [limit for limit in limits if limit.active]
     request_id = str(uuid.uuid4())
     if not limits:
         return Admission(request_id, [], {})
     decision = await state.limiter.acquire(limits, request_id)
     if not decision.allowed:
-        raise RateLimited("rate limit exceeded", decision.retry_after, decision.headers())
+        raise RateLimited(refusal, decision.retry_after, decision.headers())
     return Admission(request_id, limits, decision.headers())
 
 

@@ -13,6 +13,7 @@ from computemesh.gateway.errors import (
     RateLimited,
     StorageError,
     Unauthorized,
+    Unavailable,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -26,6 +27,7 @@ STATUS: list[tuple[type[GatewayError], int]] = [
     (UpstreamTimeout, 504),
     (UpstreamError, 502),
     (StorageError, 500),
+    (Unavailable, 503),
 ]
 
 

@@ -85,7 +85,7 @@ async def forward(call: Call, path: str, body: dict[str, Any], raw: bytes) -> Re
     except UpstreamError as error:
         call.end(504 if isinstance(error, UpstreamTimeout) else 502, NO_TOKENS, streaming)
         raise
-    call.node = upstream.headers.get(NODE_HEADER, "")
+    call.node = _node_name(upstream)
     is_stream = upstream.headers.get("content-type", "").startswith("text/event-stream")
     if streaming and upstream.status == 200 and is_stream:
         meter = StreamMeter(tokens.estimate_prompt(body), drop_usage_chunk)
@@ -117,26 +117,25 @@ async def _whole(
 async def _relay(
     call: Call, upstream: UpstreamResponse, meter: StreamMeter
 ) -> AsyncIterator[bytes]:
-    status = 200
     try:
         async for chunk in upstream.chunks():
             if out := meter.feed(chunk):
                 yield out
         if rest := meter.finish():
             yield rest
-    except UpstreamError:
-        # The node broke off mid-stream: the status line has gone, so the client sees
-        # the stream end early; the record says 502.
-        status = 502
+    except UpstreamError as error:
+        # The node broke off mid-stream: the status line has gone, so the stream ends
+        # with an error event, as the node's own cut streams do.
+        yield meter.cut(str(error))
     finally:
         # Also reached when the client disconnects: what was streamed is still metered.
-        call.end(status, meter.tokens, streamed=True)
+        call.end(502 if meter.interrupted else 200, meter.tokens, streamed=True)
 
 
 async def proxy_get(call: Call, path: str) -> Response:
     """A GET passed to a node as it is (``/v1/models``); not metered."""
     upstream = await call.state.nodes.send("GET", path)
-    call.node = upstream.headers.get(NODE_HEADER, "")
+    call.node = _node_name(upstream)
     content = await upstream.read()
     if upstream.status >= 400:
         status = upstream.status if upstream.status < 500 else 502
@@ -149,6 +148,16 @@ def models_list(models: list[str], call: Call) -> JSONResponse:
     """An OpenAI model list, for nodes that have no ``/v1/models`` of their own."""
     data = [{"id": m, "object": "model", "created": 0, "owned_by": "computemesh"} for m in models]
     return JSONResponse({"object": "list", "data": data}, headers=call.headers())
+
+
+def _node_name(upstream: UpstreamResponse) -> str:
+    """The serving peer's name, in printable ASCII only: it is stored and sent back as a header.
+
+    aiohttp decodes header bytes that are not UTF-8 as surrogates, which neither a
+    database nor a response header can hold.
+    """
+    name = upstream.headers.get(NODE_HEADER, "")
+    return "".join(c for c in name if " " <= c <= "~")[:128]
 
 
 def _ask_for_usage(body: dict[str, Any], raw: bytes) -> tuple[bytes, bool]:

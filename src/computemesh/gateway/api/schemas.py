@@ -1,12 +1,25 @@
 """Request and response bodies of the gateway surface, in the seed's field names."""
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 DAY = r"^\d{4}-\d{2}-\d{2}$"
+# What no database column can hold: PostgreSQL refuses NUL in text, and an unpaired
+# surrogate (which JSON's \uD800 escapes allow) cannot be encoded as UTF-8 at all.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    if UNSTORABLE.search(text):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return text
+
+
+StorableText = Annotated[str, AfterValidator(storable)]
 
 
 class ConnectRequest(BaseModel):
@@ -35,7 +48,7 @@ class ConnectOut(BaseModel):
 
 
 class CreateKeyRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: StorableText = Field(min_length=1, max_length=200)
 
 
 class ApiKeyOut(BaseModel):
@@ -90,7 +103,7 @@ class OpenAIRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(min_length=1, max_length=200)
+    model: StorableText = Field(min_length=1, max_length=200)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
 

@@ -18,6 +18,7 @@ Unknown keys are never remembered, so guessing cannot fill the memory.
 """
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -56,7 +57,9 @@ class KeyService:
         return [self._with_pending_last_used(key) for key in keys]
 
     async def deactivate(self, user_id: str, key_id: str) -> None:
-        if not await self._db.keys.deactivate(user_id, key_id):
+        # Key ids are UUIDs made here; anything else (a NUL byte, say, which PostgreSQL
+        # cannot even compare) names no key, and needs no query to say so.
+        if not _is_uuid(key_id) or not await self._db.keys.deactivate(user_id, key_id):
             raise NotFound("API key not found")
         self.forget(key_id)
         if self._announce is not None:
@@ -124,3 +127,11 @@ class KeyService:
             last_used=pending,
             is_active=key.is_active,
         )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -2,7 +2,8 @@
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from computemesh.gateway.db.engine import build_engine, is_sqlite
+from computemesh.gateway.db.engine import build_engine, is_sqlite, shown
+from computemesh.gateway.db.faults import describe
 from computemesh.gateway.db.keys import KeyStore
 from computemesh.gateway.db.migrate import current_revision, head_revision, upgrade
 from computemesh.gateway.db.nonces import NonceStore
@@ -21,11 +22,19 @@ class Database:
         self.usage = UsageStore(self.engine)
 
     async def prepare(self) -> None:
-        """SQLite is migrated on start; a server database must already be at the head."""
-        if is_sqlite(self.url):
-            await upgrade(self.engine)
-            return
-        current, head = await current_revision(self.engine), head_revision()
+        """SQLite is migrated on start; a server database must already be at the head.
+
+        Raises StorageError, in one line, when the database cannot be opened or reached.
+        """
+        try:
+            if is_sqlite(self.url):
+                await upgrade(self.engine)
+                return
+            current = await current_revision(self.engine)
+        except Exception as error:  # the driver's own types: unreachable, refused, unopenable
+            where = shown(self.url)
+            raise StorageError(f"cannot use the database {where}: {describe(error)}") from None
+        head = head_revision()
         if current != head:
             raise StorageError(
                 f"database schema is at {current or 'nothing'}, this gateway needs {head}: "

@@ -6,15 +6,35 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from computemesh.gateway.errors import StorageError
+
+# asyncpg waits 60 s for a silent server by default; a gateway should say so sooner.
+CONNECT_TIMEOUT_S = 10
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def shown(url: str) -> str:
+    """The URL as it may be printed: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def build_engine(url: str) -> AsyncEngine:
-    if not is_sqlite(url):
-        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    engine = create_async_engine(url)
+    try:
+        if not is_sqlite(url):
+            return create_async_engine(
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                connect_args={"timeout": CONNECT_TIMEOUT_S},
+            )
+        engine = create_async_engine(url)
+    except Exception as error:  # SQLAlchemy raises ArgumentError, ValueError, ImportError...
+        # Its messages show URLs with the password hidden; never the raw URL here.
+        raise StorageError(f"the database URL is not usable: {error}") from None
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

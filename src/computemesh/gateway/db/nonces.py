@@ -1,4 +1,9 @@
-"""Login nonces: stored so any replica can verify, deleted on use so each works once."""
+"""Login nonces: stored so any replica can verify, deleted on use so each works once.
+
+Every unexpired nonce of an address stays usable, however many others were issued
+for it since: nobody can push a wallet's message out by asking for more. How many
+can be outstanding is bounded by the issuance rate limits (``api.deps``).
+"""
 
 from datetime import UTC, datetime
 
@@ -8,9 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from computemesh.gateway.db.clock import utc
 from computemesh.gateway.db.records import LoginNonce
 from computemesh.gateway.db.tables import login_nonces
-
-# A client asks for a message, then signs it; a handful outstanding per address is plenty.
-MAX_OUTSTANDING = 5
 
 
 class NonceStore:
@@ -32,13 +34,12 @@ class NonceStore:
             )
 
     async def outstanding(self, address: str) -> list[LoginNonce]:
-        """The newest unexpired nonces issued for ``address``."""
+        """Every unexpired nonce issued for ``address``, newest first."""
         query = (
             sa.select(login_nonces)
             .where(login_nonces.c.address == address)
             .where(login_nonces.c.expires_at > datetime.now(UTC))
             .order_by(login_nonces.c.expires_at.desc())
-            .limit(MAX_OUTSTANDING)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()

@@ -55,3 +55,15 @@ usage_records = sa.Table(
     sa.Column("day", sa.String(10), nullable=False),
     sa.Index("ix_usage_user_day", "user_id", "day"),
 )
+
+# Usage records the database refused (a NUL byte it cannot store, say), kept so nothing
+# accepted is lost and the records behind them are not held up. ``record`` is the
+# record as ASCII-escaped JSON: storable whatever the refused text held.
+usage_dead_letters = sa.Table(
+    "usage_dead_letters",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("set_aside_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,15 +1,23 @@
-"""Usage records: written in batches, idempotently; read back as per-day totals."""
+"""Usage records: written in batches, idempotently; read back as per-day totals.
 
+A write that fails raises ``StorageUnavailable`` (the database failed: retry) or
+``RecordRejected`` (it refused the data: retrying cannot help). A refused record
+can be set aside in ``usage_dead_letters``, written so that any text fits there.
+"""
+
+import dataclasses
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from computemesh.gateway.db.faults import classify
 from computemesh.gateway.db.records import UsageRecord, UsageTotal
-from computemesh.gateway.db.tables import usage_records
+from computemesh.gateway.db.tables import usage_dead_letters, usage_records
 
 
 class UsageStore:
@@ -20,9 +28,24 @@ class UsageStore:
         """Insert every record once: a record already stored (a retried batch) is skipped."""
         if not records:
             return
-        rows = [_row(record) for record in records]
-        async with self._engine.begin() as conn:
-            await conn.execute(self._insert_ignoring_duplicates(), rows)
+        await self._insert(usage_records, [_row(record) for record in records])
+
+    async def set_aside(self, record: UsageRecord, reason: str) -> None:
+        """Keep a record the database refused in ``usage_dead_letters`` (once, by its id)."""
+        row = {
+            "id": record.id,
+            "record": dead_letter_text(record),
+            "reason": json.dumps(reason)[1:-1],  # ASCII-escaped, like the record
+            "set_aside_at": datetime.now(UTC),
+        }
+        await self._insert(usage_dead_letters, [row])
+
+    async def dead_letters(self) -> dict[str, dict[str, Any]]:
+        """Every record set aside, by id, as it was accepted (for audits and tests)."""
+        query = sa.select(usage_dead_letters.c.id, usage_dead_letters.c.record)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.id: json.loads(row.record) for row in rows}
 
     async def totals(
         self, user_id: str, since: str | None = None, until: str | None = None
@@ -66,10 +89,22 @@ class UsageStore:
             rows = (await conn.execute(sa.select(usage_records.c.id))).all()
         return {row.id for row in rows}
 
-    def _insert_ignoring_duplicates(self) -> Any:
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(usage_records).on_conflict_do_nothing(index_elements=["id"])
-        return sqlite.insert(usage_records).on_conflict_do_nothing(index_elements=["id"])
+    async def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows whose ids are new; a failure comes out classified (retry or refused)."""
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(statement, rows)
+        except Exception as error:
+            raise await classify(self._engine, error) from error
+
+
+def dead_letter_text(record: UsageRecord) -> str:
+    """The record as JSON in ASCII: NUL and unpaired surrogates become ``\\u`` escapes."""
+    fields = dataclasses.asdict(record)
+    fields["created_at"] = record.created_at.isoformat()
+    return json.dumps(fields, ensure_ascii=True, sort_keys=True)
 
 
 def _row(record: UsageRecord) -> dict[str, Any]:

@@ -3,14 +3,21 @@
 The gateway asks the node for usage in the last chunk (``stream_options.include_usage``).
 When the client did not ask for that chunk itself it is dropped here, so the client
 sees exactly the stream it asked for. Events are passed on whole, as soon as complete.
+
+A stream that breaks off ends with an error event in the OpenAI shape, as a node ends
+its own cut streams (``stream_interrupted``): either the node's, passed on, or one made
+here when the connection to the node broke. Never a clean end that looks complete.
 """
 
 import json
 from typing import Any
 
 from computemesh.gateway.metering.tokens import TokenCount, from_usage
+from computemesh.protocol.openai_errors import error_body
 
 EVENT_END = b"\n\n"
+STREAM_INTERRUPTED = "stream_interrupted"
+UPSTREAM_ERROR = "upstream_error"
 
 
 class StreamMeter:
@@ -20,6 +27,7 @@ class StreamMeter:
         self._drop_usage_chunk = drop_usage_chunk
         self._usage: TokenCount | None = None
         self._content_chunks = 0
+        self.interrupted = False  # an error event came (or was made): the answer is cut
 
     def feed(self, chunk: bytes) -> bytes:
         """The complete events in ``chunk`` (plus what was buffered) that the client gets."""
@@ -37,6 +45,13 @@ class StreamMeter:
         if rest and not self._inspect(rest):
             return b""
         return rest
+
+    def cut(self, problem: str) -> bytes:
+        """The error event that ends a stream whose connection broke (any half event dropped)."""
+        self._buffer = b""
+        self.interrupted = True
+        event = error_body(f"the stream broke off: {problem}", UPSTREAM_ERROR, STREAM_INTERRUPTED)
+        return f"data: {json.dumps(event)}\n\n".encode()
 
     @property
     def tokens(self) -> TokenCount:
@@ -61,6 +76,9 @@ class StreamMeter:
         return True
 
     def _count(self, data: dict[str, Any]) -> bool:
+        if "error" in data:
+            self.interrupted = True
+            return True
         choices = data.get("choices")
         usage = from_usage(data.get("usage"))
         if usage is not None:

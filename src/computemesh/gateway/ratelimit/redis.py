@@ -9,11 +9,16 @@ script alone.
 
 from typing import Any
 
+from redis import exceptions
 from redis.asyncio import Redis
 
+from computemesh.gateway.errors import Unavailable
 from computemesh.gateway.ratelimit.limits import WINDOW_S, Decision, Limit, Usage
 
 WINDOW_MS = int(WINDOW_S * 1000)
+# Without these a server that accepts and never answers (not Redis, or a stuck one)
+# would hold the start, or a request, for ever.
+TIMEOUT_S = 5.0
 
 _EXPIRE = """
 local function expire(rk, tk, sk, cutoff)
@@ -97,13 +102,22 @@ return 1
 
 class RedisRateLimiter:
     def __init__(self, url: str, prefix: str = "computemesh:rl:") -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S
+        )
         self._prefix = prefix
         self._acquire: Any = self._redis.register_script(ACQUIRE)
         self._add_tokens: Any = self._redis.register_script(ADD_TOKENS)
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        """Unavailable, in one line, unless a Redis server answers at the URL."""
+        try:
+            await self._redis.ping()
+        except (exceptions.RedisError, OSError) as error:
+            kwargs = self._redis.connection_pool.connection_kwargs
+            where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+            reason = str(error) or type(error).__name__
+            raise Unavailable(f"Redis at {where} cannot be used: {reason}") from None
 
     async def acquire(self, limits: list[Limit], request_id: str) -> Decision:
         thresholds = [str(v) for limit in limits for v in (limit.requests, limit.tokens)]

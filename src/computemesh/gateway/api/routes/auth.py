@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from computemesh.gateway.accounts import siwe
-from computemesh.gateway.api.deps import IpLimited, StateDep, UserIdDep
+from computemesh.gateway.api.deps import IpLimited, StateDep, UserIdDep, admit_login_message
 from computemesh.gateway.api.schemas import ADDRESS, ConnectOut, ConnectRequest, NonceOut, UserOut
 from computemesh.gateway.errors import Unauthorized
 
@@ -22,6 +22,7 @@ async def nonce(
 ) -> NonceOut:
     """A single-use EIP-4361 message to sign with ``personal_sign``; valid for a few minutes."""
     checksummed = _checksum(address)
+    await admit_login_message(state, request, checksummed)
     uri = str(request.base_url).rstrip("/")
     challenge = await state.login.challenge(checksummed, chain_id, request.url.netloc, uri)
     return NonceOut(
