@@ -90,3 +90,13 @@ def test_an_id_no_key_can_have_is_404(pg_client: TestClient) -> None:
         response = pg_client.delete(f"/api/api-keys/{key_id}", headers=bearer(token))
         assert response.status_code == 404
         assert response.json() == {"detail": "API key not found"}
+
+
+def test_a_chain_id_past_the_column_is_422(pg_client: TestClient) -> None:
+    """Found by fuzzing: 2**63 overflowed PostgreSQL's bigint and answered 500."""
+    wallet = Wallet()
+    nonce = pg_client.get("/api/auth/nonce", params={"address": wallet.address, "chain_id": 2**63})
+    assert_refused(nonce)
+    body = {"address": wallet.address, "signature": "0x" + "00" * 65, "chain_id": 2**63}
+    assert_refused(post(pg_client, "/api/auth/connect", body))
+    assert wallet.challenge(pg_client, chain_id=2**53 - 1)

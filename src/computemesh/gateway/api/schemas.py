@@ -20,12 +20,15 @@ def storable(text: str) -> str:
 
 
 StorableText = Annotated[str, AfterValidator(storable)]
+# The largest chain id a wallet can name: JavaScript's safe integers (EIP-2294's bound
+# is near it), well inside the 64-bit column that stores it.
+MAX_CHAIN_ID = 2**53 - 1
 
 
 class ConnectRequest(BaseModel):
     address: str = Field(pattern=ADDRESS)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte personal_sign")
-    chain_id: int = Field(default=1, ge=1)
+    chain_id: int = Field(default=1, ge=1, le=MAX_CHAIN_ID)
 
 
 class NonceOut(BaseModel):

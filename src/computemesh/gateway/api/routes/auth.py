@@ -6,7 +6,14 @@ from fastapi import APIRouter, Query, Request
 
 from computemesh.gateway.accounts import siwe
 from computemesh.gateway.api.deps import IpLimited, StateDep, UserIdDep, admit_login_message
-from computemesh.gateway.api.schemas import ADDRESS, ConnectOut, ConnectRequest, NonceOut, UserOut
+from computemesh.gateway.api.schemas import (
+    ADDRESS,
+    MAX_CHAIN_ID,
+    ConnectOut,
+    ConnectRequest,
+    NonceOut,
+    UserOut,
+)
 from computemesh.gateway.errors import Unauthorized
 
 router = APIRouter(tags=["auth"])
@@ -18,7 +25,7 @@ async def nonce(
     state: StateDep,
     _: IpLimited,
     address: Annotated[str, Query(pattern=ADDRESS)],
-    chain_id: Annotated[int, Query(ge=1)] = 1,
+    chain_id: Annotated[int, Query(ge=1, le=MAX_CHAIN_ID)] = 1,
 ) -> NonceOut:
     """A single-use EIP-4361 message to sign with ``personal_sign``; valid for a few minutes."""
     checksummed = _checksum(address)
