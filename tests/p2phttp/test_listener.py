@@ -1,5 +1,6 @@
 """The node's HTTP port: the h11 server that answers mesh streams, on TCP."""
 
+import json
 from typing import Any
 
 import anyio
@@ -286,3 +287,16 @@ async def test_a_failed_accept_is_retried_not_fatal() -> None:
             await handled.wait()
             connections.cancel_scope.cancel()
     assert listener.calls >= 2
+
+
+async def test_a_malformed_request_quoted_in_the_error_still_gets_valid_json() -> None:
+    """h11 quotes the bad request line in its message; the 400's body stays JSON."""
+    async with serving(small) as port:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.send_all(b'NOT "HTTP" AT \\ ALL\r\n\r\n')
+        answer = b""
+        while data := await stream.receive_some():
+            answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert json.loads(body)["error"].startswith("malformed HTTP request: ")

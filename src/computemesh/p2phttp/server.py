@@ -8,6 +8,7 @@ cancels the app at once (scope flag ``CANCELS_ON_DISCONNECT``), so its upstream
 work stops; the app also sees ``http.disconnect`` if it asks.
 """
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ async def _answer(
 async def _refuse(channel: H11Channel, error: h11.RemoteProtocolError) -> None:
     if channel.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = f'{{"error": "malformed HTTP request: {error}"}}'.encode()
+    body = json.dumps({"error": f"malformed HTTP request: {error}"}).encode()
     headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
     try:
         await channel.write(
