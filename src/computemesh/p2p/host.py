@@ -17,13 +17,13 @@ from libp2p.custom_types import TProtocol
 from libp2p.host.ping import ID as PING_PROTOCOL
 from libp2p.host.ping import perform_ping_roundtrip
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.tools.anyio_service import background_trio_service
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p import workarounds
+from computemesh.p2p import listen_ports, workarounds
 from computemesh.p2p.identity import NodeIdentity
 from computemesh.p2p.membership import PROTOCOL as MEMBERSHIP_PROTOCOL
 from computemesh.p2p.membership import MembershipGate
@@ -123,10 +123,7 @@ class MeshHost:
 
     async def dial(self, addr: str) -> PeerId:
         """Connect to a full multiaddr ending in ``/p2p/<peer id>``."""
-        try:
-            info = info_from_p2p_addr(Multiaddr(addr))
-        except Exception as error:
-            raise DialError(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
+        info = _peer_info(addr)
         await self._connect(info.peer_id, info.addrs)
         return PeerId(info.peer_id.to_base58())
 
@@ -269,6 +266,7 @@ async def open_mesh_host(
         listen_addrs = [Multiaddr(addr) for addr in listen]
     except Exception as error:
         raise MeshError(f"invalid listen multiaddr in {listen}: {error}") from error
+    listen_ports.check_free(listen)  # py-libp2p would share a port in use (SO_REUSEPORT)
     host = new_host(
         key_pair=identity.key_pair,
         sec_opt=workarounds.noise_only(identity.key_pair),
@@ -298,6 +296,18 @@ async def open_mesh_host(
                 await host.close()
             workarounds.stop_seen_cache(pubsub)
             nursery.cancel_scope.cancel()
+
+
+def check_dialable(addr: str) -> None:
+    """Raise ``DialError`` unless ``addr`` is a multiaddr ending in ``/p2p/<peer id>``."""
+    _peer_info(addr)
+
+
+def _peer_info(addr: str) -> PeerInfo:
+    try:
+        return info_from_p2p_addr(Multiaddr(addr))
+    except Exception as error:
+        raise DialError(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
 
 
 def _local_ipv4() -> list[str]:
