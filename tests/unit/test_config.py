@@ -73,5 +73,5 @@ def test_unparsable_sources_are_one_config_error(
     with pytest.raises(ConfigError, match="not valid TOML"):
         NodeSettings.load(write_toml(tmp_path, "listen = [\n"))
     monkeypatch.setenv("COMPUTEMESH_BOOTSTRAP", "[not json")
-    with pytest.raises(ConfigError, match='field "bootstrap".*environment are JSON'):
+    with pytest.raises(ConfigError, match=r'field "bootstrap".*environment are JSON'):
         NodeSettings.load()
