@@ -5,7 +5,7 @@ import trio
 
 from computemesh.p2phttp.channel import H11Channel
 from computemesh.p2phttp.drain import Drain
-from computemesh.p2phttp.inbound import UNREAD_LIMIT, Inbound
+from computemesh.p2phttp.inbound import UNREAD_LIMIT, BodyStalled, Inbound
 
 
 class FakeStream:
@@ -107,3 +107,45 @@ async def test_a_connection_answering_a_request_is_not_idle() -> None:
         assert not inbound.idled_out
         assert isinstance(await inbound.next_event(), h11.Data)  # the body still comes
         nursery.cancel_scope.cancel()
+
+
+async def test_only_a_wait_for_body_bytes_can_stall() -> None:
+    stream = FakeStream()
+    inbound = Inbound(H11Channel(stream, h11.SERVER))
+    drain = Drain(idle_timeout=60)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(inbound.run)
+        with drain.watching(inbound):
+            nursery.start_soon(drain.next_request, inbound)
+            await trio.testing.wait_all_tasks_blocked()
+            inbound.end_if_stalled(0.0, 0.0)  # a wait for a request's head is not a body's
+            assert not inbound.body_stalled
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_body_read_ends_past_the_idle_limit_or_the_total() -> None:
+    for idle, total in ((0.0, 1000.0), (1000.0, 0.0)):
+        stream = FakeStream()
+        inbound = Inbound(H11Channel(stream, h11.SERVER))
+        outcome: list[str] = []
+
+        async def read_body(inbound: Inbound = inbound, outcome: list[str] = outcome) -> None:
+            try:
+                await inbound.next_body_event()
+            except BodyStalled:
+                outcome.append("stalled")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(inbound.run)
+            await stream.send.send(BIG_HEAD)
+            assert isinstance(await inbound.next_event(), h11.Request)
+            inbound.start_body()
+            nursery.start_soon(read_body)
+            await trio.testing.wait_all_tasks_blocked()
+            inbound.end_if_stalled(1000.0, 1000.0)  # within both limits: it waits on
+            await trio.testing.wait_all_tasks_blocked()
+            assert outcome == []
+            inbound.end_if_stalled(idle, total)
+            await trio.testing.wait_all_tasks_blocked()
+            assert outcome == ["stalled"]
+            nursery.cancel_scope.cancel()

@@ -1,5 +1,6 @@
 """The node's HTTP port: the h11 server that answers mesh streams, on TCP."""
 
+import json
 from typing import Any
 
 import anyio
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from computemesh.p2phttp import CANCELS_ON_DISCONNECT, VIA_MESH
+from computemesh.p2phttp.drain import BodyTimeouts
 from computemesh.p2phttp.listener import accept_forever
 from computemesh.p2phttp.tcp import TcpStream
 from tests.support.http_server import App, exchange, serving
@@ -286,3 +288,56 @@ async def test_a_failed_accept_is_retried_not_fatal() -> None:
             await handled.wait()
             connections.cancel_scope.cancel()
     assert listener.calls >= 2
+
+
+async def test_a_malformed_request_quoted_in_the_error_still_gets_valid_json() -> None:
+    """h11 quotes the bad request line in its message; the 400's body stays JSON."""
+    async with serving(small) as port:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.send_all(b'NOT "HTTP" AT \\ ALL\r\n\r\n')
+        answer = b""
+        while data := await stream.receive_some():
+            answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert json.loads(body)["error"].startswith("malformed HTTP request: ")
+
+
+async def reads_the_body(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body"):
+        pass
+    await small(scope, receive, send)
+
+
+async def answers_then_reads(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"started", "more_body": True})
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def answer_to_a_stalled_body(app: App) -> bytes:
+    """What a client gets that declares 10 bytes of body, sends 2, then waits."""
+    async with serving(app, body=BodyTimeouts(idle=0.2, total=0.4)) as port:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.send_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nab")
+        answer = b""
+        with trio.fail_after(30):
+            while data := await stream.receive_some():
+                answer += data
+        return answer
+
+
+async def test_a_stalled_body_gets_a_408_and_the_connection_closes() -> None:
+    answer = await answer_to_a_stalled_body(reads_the_body)
+    assert answer.startswith(b"HTTP/1.1 408")
+    body = answer.partition(b"\r\n\r\n")[2]
+    assert json.loads(body) == {"error": "the request body did not arrive in time"}
+
+
+async def test_a_stalled_body_cuts_an_answer_already_begun() -> None:
+    answer = await answer_to_a_stalled_body(answers_then_reads)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b"408" not in answer
+    assert not answer.endswith(b"0\r\n\r\n")  # cut, not a complete chunked answer

@@ -6,19 +6,22 @@ from typing import Any
 
 import trio
 
+from computemesh.p2phttp.drain import BodyTimeouts
 from computemesh.p2phttp.listener import serve_tcp
 
 App = Callable[[dict[str, Any], Any, Any], Any]
 
 
 @asynccontextmanager
-async def serving(app: App, keep_alive: float = 5.0, grace: float = 1.0) -> AsyncIterator[int]:
+async def serving(
+    app: App, keep_alive: float = 5.0, grace: float = 1.0, body: BodyTimeouts | None = None
+) -> AsyncIterator[int]:
     """The port ``app`` answers on; the server stops (gracefully) when the block ends."""
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         port: int = await nursery.start(
             lambda task_status: serve_tcp(
-                app, "127.0.0.1", 0, stop, grace, keep_alive, task_status=task_status
+                app, "127.0.0.1", 0, stop, grace, keep_alive, body, task_status=task_status
             )
         )
         yield port

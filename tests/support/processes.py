@@ -1,5 +1,6 @@
-"""Upstream processes on 127.0.0.1 for tests and benches, always stopped afterwards."""
+"""Upstream and command-line processes on 127.0.0.1 for tests and benches, always ended."""
 
+import os
 import subprocess
 import sys
 import time
@@ -44,3 +45,16 @@ def upstream(started: list[UpstreamProcess], *args: str) -> UpstreamProcess:
     process = start_upstream(*args)
     started.append(process)
     return process
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """``computemesh ARGS`` run to its end (it must end within ``timeout`` s)."""
+    return subprocess.run(
+        [sys.executable, "-m", "computemesh.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

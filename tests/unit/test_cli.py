@@ -43,4 +43,6 @@ def test_node_start_refuses_bad_settings(tmp_path: Path) -> None:
     ):
         result = runner.invoke(app, ["node", "start", "--data-dir", str(tmp_path), *args])
         assert result.exit_code == 2, args
-        assert "invalid settings" in result.stdout
+        [line] = result.stderr.splitlines()  # one line, on stderr
+        assert line.startswith("invalid settings: "), line
+        assert "changeme" not in line  # a refused value may be a secret: never shown

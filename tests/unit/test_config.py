@@ -59,3 +59,19 @@ def test_refresh_defaults_to_a_third_of_the_ttl_and_must_fit_in_it() -> None:
     assert NodeSettings.load(record_ttl=9.0).refresh_seconds == 3.0
     with pytest.raises(ValidationError, match="at most half"):
         NodeSettings.load(record_ttl=9.0, record_refresh=5.0)
+
+
+def test_log_level_is_checked_and_any_case_is_taken() -> None:
+    assert NodeSettings.load(log_level="debug").log_level == "DEBUG"
+    with pytest.raises(ValidationError, match="unknown log level 'BOGUS'"):
+        NodeSettings.load(log_level="BOGUS")
+
+
+def test_unparsable_sources_are_one_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        NodeSettings.load(write_toml(tmp_path, "listen = [\n"))
+    monkeypatch.setenv("COMPUTEMESH_BOOTSTRAP", "[not json")
+    with pytest.raises(ConfigError, match=r'field "bootstrap".*environment are JSON'):
+        NodeSettings.load()

@@ -19,6 +19,7 @@ from computemesh.cli.engine_options import (
     Threads,
     engine_flags,
 )
+from computemesh.cli.failure import computemesh_error, fail, refuse_settings
 from computemesh.config import NodeSettings
 from computemesh.errors import ComputemeshError
 from computemesh.inference import RichProgress
@@ -93,8 +94,7 @@ def start(
             log_level=log_level,
         )
     except (ValidationError, ComputemeshError) as error:
-        console.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
+        refuse_settings(error)
     run(settings)
 
 
@@ -103,9 +103,11 @@ def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     setup_logging(settings.log_level)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
-    except ComputemeshError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
+    except (ComputemeshError, BaseExceptionGroup) as error:
+        known = computemesh_error(error)
+        if known is None:
+            raise
+        fail("error", str(known))
 
 
 @app.command()

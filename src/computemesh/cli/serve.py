@@ -22,6 +22,7 @@ from computemesh.cli.engine_options import (
     Threads,
     engine_flags,
 )
+from computemesh.cli.failure import INVALID_SETTINGS, fail, refuse_settings
 from computemesh.config import NodeSettings
 from computemesh.errors import ComputemeshError
 from computemesh.node.api.state import NodeState
@@ -64,11 +65,9 @@ def serve(
             log_level=log_level,
         )
     except (ValidationError, ComputemeshError) as error:
-        console.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
+        refuse_settings(error)
     if not settings.engine.wanted:
-        console.print("[red]nothing to serve:[/red] give --models-dir or keep the default model")
-        raise typer.Exit(2)
+        fail("nothing to serve", "give --models-dir or keep the default model", INVALID_SETTINGS)
     node.run(settings, lambda state: _announce(state, host, port))
 
 

@@ -4,17 +4,21 @@ Precedence, highest first: CLI flags (passed as keyword arguments), environment
 variables, a TOML file (``--config``), then the class defaults.
 """
 
+import tomllib
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from computemesh.errors import ConfigError
+
+S = TypeVar("S", bound=BaseSettings)
 
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "admin", "password", "your-secret-key-here"}
@@ -46,10 +50,15 @@ class LayeredSettings(BaseSettings):
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags: Any) -> Self:
-        """Build settings from flags (None means "not given"), env, an optional TOML file."""
+        """Build settings from flags (None means "not given"), env, an optional TOML file.
+
+        A file or environment variable that cannot be parsed raises ``ConfigError``
+        with one line naming it; values that break the rules raise pydantic's
+        ``ValidationError``.
+        """
         given = {key: value for key, value in flags.items() if value is not None}
         if config_file is None:
-            return cls(**given)
+            return _parsed(cls, given)
         if not config_file.is_file():
             raise ConfigError(f"config file not found: {config_file}")
         from_file = type(
@@ -57,5 +66,18 @@ class LayeredSettings(BaseSettings):
             (cls,),
             {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})},
         )
-        settings: Self = from_file(**given)
-        return settings
+        try:
+            return _parsed(from_file, given)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {error}") from None
+        except OSError as error:
+            raise ConfigError(f"cannot read config file {config_file}: {error.strerror}") from None
+
+
+def _parsed(cls: type[S], given: dict[str, Any]) -> S:
+    try:
+        return cls(**given)
+    except SettingsError as error:
+        # e.g. a list in the environment that is not JSON; the cause says where it broke.
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        raise ConfigError(f"{error}{cause} (lists in the environment are JSON)") from None

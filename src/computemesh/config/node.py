@@ -15,6 +15,7 @@ from computemesh.config.engine import EngineSettings
 from computemesh.config.layered import LayeredSettings, is_placeholder
 
 KeyType = Literal["ed25519", "secp256k1"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RoutingStrategy = Literal["random", "least-loaded", "p2c"]
 
 
@@ -112,6 +113,15 @@ class NodeSettings(LayeredSettings):
         description="largest request body the node reads whole (more: 413); bodies that"
         " /v1/p2p and /v1/_service stream through are not held, so not limited",
     )
+    # A body must keep coming: slow-loris callers (a byte every few seconds) would
+    # otherwise hold connections open for good. Only the waits for the caller's bytes
+    # count, so an upload an upstream takes slowly is not cut.
+    body_idle_timeout: float = Field(
+        default=60.0, gt=0, description="s one read of a request body may wait (then 408)"
+    )
+    body_total_timeout: float = Field(
+        default=300.0, gt=0, description="s the reads of one request body may wait in all (408)"
+    )
     aicn_timeout: float = Field(
         default=180.0, gt=0, description="s an AICN model call may take before code 1004"
     )
@@ -127,6 +137,14 @@ class NodeSettings(LayeredSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("admin_token")
     @classmethod

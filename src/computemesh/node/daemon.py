@@ -1,8 +1,9 @@
 """Composition root of a node: builds every part from settings and owns their lifetimes.
 
-Start-up order: identity → libp2p host → table sync → forwarding (``/libp2p-http``)
-→ bootstrap → service probes → HTTP. A SIGINT/SIGTERM publishes a signed tombstone,
-then closes every connection.
+Start-up order: checks (bootstraps, data dir lock, ports; the HTTP port is bound) →
+local models → identity → libp2p host → table sync → forwarding (``/libp2p-http``)
+→ bootstrap → service probes → HTTP served. A SIGINT/SIGTERM publishes a signed
+tombstone, then closes every connection.
 """
 
 import logging
@@ -14,21 +15,26 @@ from typing import Any
 
 import anyio
 import httpx
+from anyio.abc import SocketStream
+from anyio.streams.stapled import MultiListener
 
 from computemesh import __version__, jointoken
 from computemesh.config import NodeSettings
+from computemesh.errors import ConfigError, DialError
 from computemesh.hardware.summary import summary
 from computemesh.inference import LoadProgress
 from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
+from computemesh.node.data_dir_lock import hold_data_dir
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
-from computemesh.p2p.host import MeshHost, open_mesh_host
+from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
 from computemesh.p2p.identity import load_or_create
+from computemesh.p2p.listen_ports import check_free as check_listen_ports
 from computemesh.p2phttp import PROTOCOL as HTTP_PROTOCOL
 from computemesh.p2phttp.direct import DirectSender
-from computemesh.p2phttp.drain import Drain
-from computemesh.p2phttp.listener import serve_tcp
+from computemesh.p2phttp.drain import BodyTimeouts, Drain
+from computemesh.p2phttp.listener import bound_port, open_listener, serve_listener
 from computemesh.p2phttp.mesh import mesh_pool
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.server import serve_stream
@@ -49,6 +55,7 @@ from computemesh.routing.stats import ProviderStats
 
 log = logging.getLogger(__name__)
 Ready = Callable[[NodeState], None]
+HttpListener = MultiListener[SocketStream]
 
 
 async def run_node(
@@ -56,20 +63,48 @@ async def run_node(
 ) -> None:
     """Run a node until SIGINT/SIGTERM, then leave the mesh cleanly.
 
-    Local models load first (``progress`` shows them), so the first signed record
+    What can stop a start is checked first, before local models load (minutes, for a
+    large one): the bootstrap addresses, the data dir (locked for the node's life: one
+    node per identity), the libp2p listen ports, the HTTP port (bound here, so no other
+    process can take it meanwhile). Each failure is one ``ComputemeshError``.
+    Local models load next (``progress`` shows them), so the first signed record
     already offers them, and they stop only after the node has left the mesh.
     """
     services = parse_services(settings.service, settings.identity_group)
-    async with open_local_models(settings.engine, progress) as models:
-        await _run_mesh_node(settings, with_entries(services, LLM_SERVICE, models), on_ready)
+    token = jointoken.decode(settings.token.get_secret_value()) if settings.token else None
+    _check_bootstraps(settings, token)
+    with hold_data_dir(settings.data_dir) as lock:
+        check_listen_ports(settings.listen)  # open_mesh_host checks again, after the models
+        listener = await open_listener(settings.http_host, settings.http_port)
+        async with listener:
+            lock.describe(_http_url(settings.http_host, bound_port(listener)))
+            async with open_local_models(settings.engine, progress) as models:
+                services = with_entries(services, LLM_SERVICE, models)
+                await _run_mesh_node(settings, token, services, listener, on_ready)
+
+
+def _check_bootstraps(settings: NodeSettings, token: jointoken.JoinToken | None) -> None:
+    """A bootstrap that is no dialable address would be retried forever: refuse it now."""
+    for addr in [*settings.bootstrap, *(token.bootstraps if token else ())]:
+        try:
+            check_dialable(addr)
+        except DialError as error:
+            raise ConfigError(f"invalid bootstrap: {error}") from None
+
+
+def _http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def _run_mesh_node(
-    settings: NodeSettings, services: dict[str, LocalService], on_ready: Ready | None
+    settings: NodeSettings,
+    token: jointoken.JoinToken | None,
+    services: dict[str, LocalService],
+    listener: HttpListener,
+    on_ready: Ready | None,
 ) -> None:
     identity = load_or_create(settings.data_dir, settings.key_type)
     projects = ProjectStore(settings.data_dir).load()  # AICN registrations come back
-    token = jointoken.decode(settings.token.get_secret_value()) if settings.token else None
     async with open_mesh_host(
         identity,
         settings.listen,
@@ -95,10 +130,11 @@ async def _run_mesh_node(
         async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
             state = build_state(settings, sync, clients, directory, projects)
             peer_app: Any = create_peer_app(state)
-            peers = Drain()  # the peers' kept-alive streams, idle ones closed in time
+            # The peers' kept-alive streams: idle ones closed in time, stalled bodies too.
+            peers = Drain(body=_body_timeouts(settings))
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app, peers))
             bootstrapper = _bootstrapper(settings, host, token)
-            await _serve(settings, host, sync, state, bootstrapper, peers, on_ready)
+            await _serve(settings, host, sync, state, bootstrapper, peers, listener, on_ready)
 
 
 @asynccontextmanager
@@ -179,6 +215,7 @@ async def _serve(
     state: NodeState,
     bootstrapper: Bootstrapper,
     peers: Drain,
+    listener: HttpListener,
     on_ready: Ready | None,
 ) -> None:
     stopping = anyio.Event()
@@ -189,7 +226,7 @@ async def _serve(
         tasks.start_soon(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
         tasks.start_soon(report_load, state.load, sync.own, sync.publish_now)
         tasks.start_soon(watch_loop_lag, sync.counts)
-        tasks.start_soon(_serve_http, settings, state, stopping)
+        tasks.start_soon(_serve_http, settings, state, listener, stopping)
         tasks.start_soon(_wait_for_signal, stopping)
         log.info("node %s listening on %s", host.peer_id, ", ".join(host.listen_addrs()))
         if on_ready:
@@ -201,9 +238,15 @@ async def _serve(
         tasks.cancel_scope.cancel()
 
 
-async def _serve_http(settings: NodeSettings, state: NodeState, stopping: anyio.Event) -> None:
+async def _serve_http(
+    settings: NodeSettings, state: NodeState, listener: HttpListener, stopping: anyio.Event
+) -> None:
     app: Any = create_app(state)
-    await serve_tcp(app, settings.http_host, settings.http_port, stopping, grace=1.0)
+    await serve_listener(app, listener, stopping, grace=1.0, body=_body_timeouts(settings))
+
+
+def _body_timeouts(settings: NodeSettings) -> BodyTimeouts:
+    return BodyTimeouts(idle=settings.body_idle_timeout, total=settings.body_total_timeout)
 
 
 async def _wait_for_signal(stopping: anyio.Event) -> None:

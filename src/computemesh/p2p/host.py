@@ -25,7 +25,7 @@ from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p import workarounds
+from computemesh.p2p import listen_ports, workarounds
 from computemesh.p2p.dial_guard import DialGuard
 from computemesh.p2p.dial_pacing import DialPacer
 from computemesh.p2p.identity import NodeIdentity
@@ -346,6 +346,7 @@ async def open_mesh_host(
         listen_addrs = [Multiaddr(addr) for addr in listen]
     except Exception as error:
         raise MeshError(f"invalid listen multiaddr in {listen}: {error}") from error
+    listen_ports.check_free(listen)  # py-libp2p would share a port in use (SO_REUSEPORT)
     host = new_host(
         key_pair=identity.key_pair,
         sec_opt=workarounds.noise_only(identity.key_pair),
@@ -380,6 +381,11 @@ async def open_mesh_host(
                 await host.close()
             workarounds.stop_seen_cache(pubsub)
             nursery.cancel_scope.cancel()
+
+
+def check_dialable(addr: str) -> None:
+    """Raise ``DialError`` unless ``addr`` is a multiaddr ending in ``/p2p/<peer id>``."""
+    _peer_info(addr)
 
 
 def _peer_info(addr: str) -> PeerInfo:

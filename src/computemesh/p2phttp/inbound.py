@@ -11,6 +11,9 @@ that start and cancel took 400 of the 760 us a trivial request cost the server.
 A connection waiting for its next request can be ended from outside (``end_if_idle``):
 the server's sweeper does it past the idle limit, instead of a time limit around
 each wait for a request, whose cancel scope cost more than the rest of the wait.
+The same sweeper ends a wait for a request's body that stalls (``end_if_stalled``):
+a caller may keep the server waiting only so long for one read of a body, and only
+so long in all for the whole body.
 """
 
 from collections.abc import Callable
@@ -24,6 +27,10 @@ from computemesh.p2phttp.channel import READ_SIZE, H11Channel
 UNREAD_LIMIT = READ_SIZE  # unparsed bytes held before the reader waits for a taker
 
 
+class BodyStalled(MeshError):
+    """The caller kept the server waiting for a request's body past a body limit."""
+
+
 class Inbound:
     def __init__(self, channel: H11Channel) -> None:
         self._channel = channel
@@ -33,6 +40,9 @@ class Inbound:
         self._consumer_waiting = False
         self._idle_since: float | None = None  # when the wait for a request began
         self.idled_out = False  # ended while waiting for a request
+        self._body_wait_since: float | None = None  # when the wait for body bytes began
+        self._body_waited = 0.0  # s this request's body kept the server waiting, so far
+        self.body_stalled = False  # ended while waiting for body bytes
         self.gone = anyio.Event()  # the caller closed its side, or the connection broke
         self.on_gone: Callable[[], None] | None = None
 
@@ -58,6 +68,25 @@ class Inbound:
             await self._more()
         return event
 
+    def start_body(self) -> None:
+        """A new request: its body's waits are counted from zero."""
+        self._body_waited = 0.0
+
+    async def next_body_event(self) -> h11.Event:
+        """``next_event`` for a request's body; raises ``BodyStalled`` past a body limit.
+
+        Only the time spent waiting for the caller's bytes counts, not the time the app
+        takes between reads (an upstream slow to take an upload is not the caller's).
+        """
+        while (event := self.poll()) is None:
+            self._body_wait_since = since = anyio.current_time()
+            try:
+                await self._more()
+            finally:
+                self._body_waited += anyio.current_time() - since
+                self._body_wait_since = None
+        return event
+
     def poll(self) -> h11.Event | None:
         """The next event if its bytes are already here; None if it needs more."""
         event = self._channel.poll()
@@ -81,6 +110,16 @@ class Inbound:
             self.idled_out = True
             self._announce()
 
+    def end_if_stalled(self, idle: float, total: float) -> None:
+        """End a wait for body bytes that has lasted ``idle`` s, or that brings the
+        body's waits to ``total`` s; the waiting read raises ``BodyStalled``."""
+        if self._body_wait_since is None or self._arrived is None:
+            return  # not waiting for a body, or its bytes have just arrived
+        waiting = anyio.current_time() - self._body_wait_since
+        if waiting >= idle or self._body_waited + waiting >= total:
+            self.body_stalled = True
+            self._announce()
+
     def _unread(self) -> int:
         return len(self._conn.trailing_data[0])
 
@@ -89,6 +128,8 @@ class Inbound:
             raise MeshError("the caller went away")
         if self.idled_out:
             raise MeshError("the connection idled out")
+        if self.body_stalled:
+            raise BodyStalled("the request body stalled")
         if self._arrived is None:
             self._arrived = anyio.Event()
         arrived = self._arrived

@@ -5,7 +5,9 @@ enters here. Compared with Hypercorn (the node's server before), the app runs in
 connection's own task, a caller that leaves cancels it directly instead of through a
 watcher task in each handler, and a response's head leaves with its first body bytes.
 
-On ``stopping``, the port closes, idle keep-alive connections close at once, and
+The port can be bound before serving begins (``open_listener``), so that a port in
+use stops a node at start, before it loads models or joins the mesh. On
+``stopping``, the port closes, idle keep-alive connections close at once, and
 requests in progress get ``grace`` seconds to finish before they are cancelled.
 """
 
@@ -15,8 +17,10 @@ from typing import Any
 
 import anyio
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup, TaskStatus
+from anyio.streams.stapled import MultiListener
 
-from computemesh.p2phttp.drain import Drain
+from computemesh.errors import ConfigError
+from computemesh.p2phttp.drain import BodyTimeouts, Drain
 from computemesh.p2phttp.server import ASGIApp, Origin, serve_connection
 from computemesh.p2phttp.tcp import TcpStream
 
@@ -26,6 +30,15 @@ KEEP_ALIVE_S = 5.0  # what Hypercorn and llama.cpp's server allow an idle client
 ACCEPT_RETRY_S = 0.1  # after the process ran out of descriptors (or memory) to accept with
 
 
+async def open_listener(host: str, port: int) -> MultiListener[SocketStream]:
+    """The bound HTTP port; ``ConfigError`` in one line when it cannot be bound."""
+    try:
+        return await anyio.create_tcp_listener(local_host=host, local_port=port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(f"cannot listen for HTTP on {host}:{port}: {reason}") from None
+
+
 async def serve_tcp(
     app: ASGIApp,
     host: str,
@@ -33,12 +46,27 @@ async def serve_tcp(
     stopping: anyio.Event,
     grace: float = 1.0,
     keep_alive: float = KEEP_ALIVE_S,
+    body: BodyTimeouts | None = None,
     *,
     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until ``stopping`` is set; ``task_status`` reports the bound port."""
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
-    drain = Drain(keep_alive)
+    listener = await open_listener(host, port)
+    await serve_listener(app, listener, stopping, grace, keep_alive, body, task_status=task_status)
+
+
+async def serve_listener(
+    app: ASGIApp,
+    listener: MultiListener[SocketStream],
+    stopping: anyio.Event,
+    grace: float = 1.0,
+    keep_alive: float = KEEP_ALIVE_S,
+    body: BodyTimeouts | None = None,
+    *,
+    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """``serve_tcp`` on a port bound before (``open_listener``); it closes on ``stopping``."""
+    drain = Drain(keep_alive, body)
 
     async def handle(stream: SocketStream) -> None:
         try:
@@ -52,7 +80,7 @@ async def serve_tcp(
             for one in listener.listeners:  # a host name may bind IPv4 and IPv6
                 assert isinstance(one, SocketListener)
                 accepting.start_soon(accept_forever, one, handle, connections)
-            task_status.started(_bound_port(listener))
+            task_status.started(bound_port(listener))
             await stopping.wait()
             accepting.cancel_scope.cancel()
         drain.close()
@@ -90,5 +118,5 @@ def _host_port(address: Any) -> tuple[str, int]:
     return (str(address[0]), int(address[1]))
 
 
-def _bound_port(listener: Any) -> int:
+def bound_port(listener: Any) -> int:
     return int(listener.extra(SocketAttribute.local_port))

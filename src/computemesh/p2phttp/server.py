@@ -5,9 +5,12 @@ The connections are inbound ``/libp2p-http`` streams (each request's scope is ma
 The request body streams to the app as it arrives; the response streams back chunk
 by chunk (chunked encoding when the app sets no length). A caller that goes away
 cancels the app at once (scope flag ``CANCELS_ON_DISCONNECT``), so its upstream
-work stops; the app also sees ``http.disconnect`` if it asks.
+work stops; the app also sees ``http.disconnect`` if it asks. A body that stalls
+(``drain.BodyTimeouts``) gets a 408 (unless part of an answer already left) and ends
+the connection, the app's work with it, as if the caller had left.
 """
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from computemesh.p2p.stream import MeshStream
 from computemesh.p2phttp import CALLER_PEER, CANCELS_ON_DISCONNECT, VIA_MESH
 from computemesh.p2phttp.channel import ByteStream, H11Channel
 from computemesh.p2phttp.drain import Drain
-from computemesh.p2phttp.inbound import Inbound
+from computemesh.p2phttp.inbound import BodyStalled, Inbound
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 _DISCONNECT: Message = {"type": "http.disconnect"}
+_STALLED_BODY = json.dumps({"error": "the request body did not arrive in time"}).encode()
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ async def _answer(
 async def _refuse(channel: H11Channel, error: h11.RemoteProtocolError) -> None:
     if channel.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = f'{{"error": "malformed HTTP request: {error}"}}'.encode()
+    body = json.dumps({"error": f"malformed HTTP request: {error}"}).encode()
     headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
     try:
         await channel.write(
@@ -142,6 +146,7 @@ class _Exchange:
 
     async def run(self) -> None:
         self._take_early_events()
+        self._inbound.start_body()
         self._inbound.on_gone = self._caller_left
         try:
             if self._inbound.gone.is_set():
@@ -220,7 +225,14 @@ class _Exchange:
                 self._channel.encode(h11.InformationalResponse(status_code=100, headers=[]))
             )
         try:
-            event = self._early.pop(0) if self._early else await self._inbound.next_event()
+            event = self._early.pop(0) if self._early else await self._inbound.next_body_event()
+        except BodyStalled:
+            # The app waits in this read: answer 408 in its place, then end the
+            # connection, the app with it, as when the caller leaves.
+            await self._time_out()
+            self._caller_left()
+            await anyio.lowlevel.checkpoint()  # the cancel lands here, in this read
+            return _DISCONNECT
         except (MeshError, h11.RemoteProtocolError):
             event = None
         if isinstance(event, h11.Data):
@@ -259,6 +271,24 @@ class _Exchange:
         except MeshError as error:
             self._disconnected = True
             raise CallerGone(str(error)) from error
+
+    async def _time_out(self) -> None:
+        """A 408 in place of the app's answer, unless part of an answer already left."""
+        if self._channel.conn.our_state is not h11.SEND_RESPONSE:
+            return
+        headers = [
+            ("content-type", "application/json"),
+            ("content-length", str(len(_STALLED_BODY))),
+            ("connection", "close"),
+        ]
+        try:
+            await self._channel.write(
+                self._channel.encode(h11.Response(status_code=408, headers=headers))
+                + self._channel.encode(h11.Data(data=_STALLED_BODY))
+                + self._channel.encode(h11.EndOfMessage())
+            )
+        except (MeshError, h11.LocalProtocolError):
+            return
 
     async def _fail(self) -> None:
         """Close out a response the app left unfinished (or never began)."""
