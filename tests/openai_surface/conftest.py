@@ -5,6 +5,9 @@
 - ``embed``: serves the packaged all-MiniLM-L6-v2 (converted once per session);
 - ``entry``: serves no model itself, plus a dead upstream claiming ``ghost`` (known to
   the mesh, never online: the 503 case).
+
+``pair`` is a lighter mesh for one module: ``provider`` serves both tiny chat models and
+``entry`` none, so every answer crosses the entry's relay.
 """
 
 from collections.abc import Iterator
@@ -23,6 +26,12 @@ EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 GHOST_MODEL = "ghost"
 CONVERGE_S = 60.0
 LIGHT = ("--threads", "1", "--parallel", "2", "--ctx-size", "512")
+
+
+@dataclass
+class Pair:
+    provider: LocalNode
+    entry: LocalNode
 
 
 @dataclass
@@ -84,6 +93,27 @@ def mesh(
         entry = start("entry", *bootstrap, *ghost)
         assert wait_until(lambda: _ready(entry), CONVERGE_S), _model_states(entry)
         yield Mesh(chat, embed, entry)
+    finally:
+        for node in nodes:
+            node.kill()
+
+
+def _chat_online(entry: LocalNode) -> bool:
+    return all(_model_states(entry).get(model) == "online" for model in CHAT_MODELS)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Pair]:
+    root = tmp_path_factory.mktemp("pair")
+    provider = LocalNode(root / "provider", args=["--public-addr", "127.0.0.1"])
+    provider.args += ["--models-dir", str(models_dir), *LIGHT]
+    nodes = [provider]
+    try:
+        provider.start().wait_healthy(60)
+        entry = LocalNode(root / "entry", args=["--bootstrap", provider.bootstrap_addr()])
+        nodes.append(entry.start().wait_healthy(60))
+        assert wait_until(lambda: _chat_online(entry), CONVERGE_S), _model_states(entry)
+        yield Pair(provider, entry)
     finally:
         for node in nodes:
             node.kill()

@@ -59,14 +59,18 @@ def test_a_local_model_is_served_locally(mesh: Mesh) -> None:
 
 def test_streaming_chat_has_usage_and_a_truthful_finish_reason(mesh: Mesh) -> None:
     stream = client(mesh.entry).chat.completions.create(
-        model="tiny-chat", messages=QUESTION, max_tokens=4, stream=True
+        model="tiny-chat",
+        messages=QUESTION,
+        max_tokens=4,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     reasons = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert text
     assert reasons[-1] == "length"
-    usage = chunks[-1].usage  # sent although the client did not ask for it
+    usage = chunks[-1].usage
     assert usage is not None
     assert usage.completion_tokens == 4
 

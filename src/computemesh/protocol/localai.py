@@ -2,9 +2,14 @@
 
 ``/api/p2p`` uses Go's exported names (``Name``, ``ID``…); ``/api/p2p/workers`` and
 ``/api/p2p/federation`` the camel-case ones plus ``isOnline``.
+
+LocalAI v4.0 split its workers into llama.cpp and MLX workers and renamed the keys its
+pages read (``llama_cpp_workers``, ``llama_cpp_nodes``, ``llama_cpp{nodes}``, the
+``mlx`` ones beside them). Both generations are served: the new keys sit beside the
+old ones and carry the same workers; no node is an MLX worker, so those stay empty.
 """
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NodeData(BaseModel):
@@ -20,6 +25,8 @@ class NodeData(BaseModel):
 class P2PNodes(BaseModel):
     nodes: list[NodeData]
     federated_nodes: list[NodeData]
+    llama_cpp_nodes: list[NodeData] = Field(description="LocalAI v4's name for nodes")
+    mlx_nodes: list[NodeData] = Field(default_factory=list, description="MLX workers (none)")
 
 
 class NodeStatus(BaseModel):
@@ -35,6 +42,17 @@ class NodeList(BaseModel):
     nodes: list[NodeStatus]
 
 
+class WorkerGroup(BaseModel):
+    nodes: list[NodeStatus]
+
+
+class WorkerList(NodeList):
+    """``/api/p2p/workers``: ``nodes`` and, since LocalAI v4, the same grouped by kind."""
+
+    llama_cpp: WorkerGroup
+    mlx: WorkerGroup = Field(default_factory=lambda: WorkerGroup(nodes=[]))
+
+
 class Count(BaseModel):
     online: int
     total: int
@@ -43,3 +61,5 @@ class Count(BaseModel):
 class P2PStats(BaseModel):
     workers: Count
     federated: Count
+    llama_cpp_workers: Count = Field(description="LocalAI v4's name for workers")
+    mlx_workers: Count = Field(default_factory=lambda: Count(online=0, total=0))

@@ -1,6 +1,6 @@
 """What the HTTP edge of a running node can reach; built by the daemon."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from pydantic import SecretStr
@@ -13,6 +13,7 @@ from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
 from computemesh.routing.forwarder import Timeouts
 from computemesh.routing.load import LoadMeter
+from computemesh.routing.usage import UsageMeter
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,5 @@ class NodeState:
     timeouts: Timeouts
     settings: NodeSettings
     projects: ProjectStore
+    usage: UsageMeter = field(default_factory=UsageMeter)
+    """Tokens of the answers the OpenAI surface gave this node's clients."""

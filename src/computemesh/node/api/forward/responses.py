@@ -7,6 +7,7 @@ event; any other body is aborted so the client sees it incomplete, never short.
 
 import json
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.requests import ClientDisconnect
@@ -71,10 +72,14 @@ class ForwardedResponse(Response):
         finally:
             await self._forwarded.aclose()
 
+    def _body(self) -> AsyncIterator[bytes]:
+        """The chunks to send; a surface that edits answers gives its own."""
+        return self._forwarded.chunks()
+
     async def _relay(self, send: Send) -> str | None:
         """Send every chunk on; what broke the stream, if something did."""
         try:
-            async for chunk in self._forwarded.chunks():
+            async for chunk in self._body():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.ReadTimeout as error:
             return str(error) if str(error) == DEADLINE_PASSED else _broke(error)

@@ -1,7 +1,8 @@
 """LocalAI's P2P API, read from the node table.
 
-Workers are the nodes that offer compute services; federated nodes are all the mesh
-members, since every node accepts and routes requests. A node is online when seen
+Workers are the nodes that offer compute services (LocalAI v4's llama.cpp workers as
+well; none is an MLX worker); federated nodes are all the mesh members, since every
+node accepts and routes requests. A node is online when seen
 within 40 s (LocalAI's rule) and not seen to drop since. A standalone node has no
 P2P layer: 500 with a clear message, as LocalAI answers without ``--p2p``.
 """
@@ -17,7 +18,14 @@ from computemesh.node.api.localai.adapter import is_worker, node_data, node_stat
 from computemesh.node.api.localai.errors import LocalAiRoute, P2PUnavailable
 from computemesh.node.api.operator import require_operator
 from computemesh.node.api.state import NodeState
-from computemesh.protocol.localai import Count, NodeList, P2PNodes, P2PStats
+from computemesh.protocol.localai import (
+    Count,
+    NodeList,
+    P2PNodes,
+    P2PStats,
+    WorkerGroup,
+    WorkerList,
+)
 from computemesh.registry import view
 from computemesh.registry.view import PeerRow
 
@@ -45,9 +53,11 @@ def _rows(state: NodeState) -> tuple[list[PeerRow], list[PeerRow], float]:
 async def nodes(state: State) -> P2PNodes:
     """Every worker and federated node."""
     workers, federated, now = _rows(state)
+    found = [node_data(row, now, False) for row in workers]
     return P2PNodes(
-        nodes=[node_data(row, now, False) for row in workers],
+        nodes=found,
         federated_nodes=[node_data(row, now, True) for row in federated],
+        llama_cpp_nodes=found,
     )
 
 
@@ -59,11 +69,12 @@ async def token(state: State) -> PlainTextResponse:
     return PlainTextResponse(state.settings.token.get_secret_value())
 
 
-@router.get("/workers", response_model=NodeList)
-async def workers(state: State) -> NodeList:
+@router.get("/workers", response_model=WorkerList)
+async def workers(state: State) -> WorkerList:
     """Worker nodes with their online flag."""
     found, _, now = _rows(state)
-    return NodeList(nodes=[node_status(row, now, False) for row in found])
+    listed = [node_status(row, now, False) for row in found]
+    return WorkerList(nodes=listed, llama_cpp=WorkerGroup(nodes=listed))
 
 
 @router.get("/federation", response_model=NodeList)
@@ -77,7 +88,9 @@ async def federation(state: State) -> NodeList:
 async def stats(state: State) -> P2PStats:
     """How many workers and federated nodes are online, of how many."""
     workers, federated, _ = _rows(state)
+    counted = Count(online=sum(r.online for r in workers), total=len(workers))
     return P2PStats(
-        workers=Count(online=sum(r.online for r in workers), total=len(workers)),
+        workers=counted,
         federated=Count(online=sum(r.online for r in federated), total=len(federated)),
+        llama_cpp_workers=counted,
     )

@@ -1,9 +1,9 @@
 """One inference request: validate, find the model in the mesh, dispatch, stream back.
 
-Streams always ask the provider for ``stream_options.include_usage``, so every stream
-ends with a usage chunk (``choices: []``) before ``data: [DONE]``, whether or not the
-client asked: the surface promises ``usage`` on every answer. Other fields pass through
-untouched; the bytes of the answer are relayed as they come, never re-encoded.
+Streams always ask the provider for ``stream_options.include_usage``, so the node reads
+every answer's ``usage`` for its meter; the usage chunk (``choices: []``) reaches only
+clients that asked for it themselves (``answers``). Other fields pass through untouched;
+the answer's events are relayed as they come, never re-encoded.
 """
 
 import json
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from computemesh.node.api.forward.responses import ForwardedResponse
+from computemesh.node.api.openai.answers import EditedResponse, answer_edit
 from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
 from computemesh.node.api.state import NodeState
@@ -24,13 +25,22 @@ from computemesh.routing.forwarder import Outbound
 from computemesh.routing.headers import end_to_end
 
 
-async def relay(request: Request, state: NodeState, schema: type[BaseModel], kind: str) -> Response:
+async def relay(
+    request: Request,
+    state: NodeState,
+    schema: type[BaseModel],
+    kind: str,
+    *,
+    completion_ids: bool = False,
+) -> Response:
     """Answer ``request`` (a POST to ``request.url.path``) from a provider of its model.
 
-    ``kind`` is what the endpoint asks of the model (``chat`` or ``embedding``).
+    ``kind`` is what the endpoint asks of the model (``chat`` or ``embedding``);
+    ``completion_ids`` gives answer ids OpenAI's ``cmpl-`` prefix of text completions.
     """
     raw = await request.body()
-    model = str(getattr(parse_request(schema, raw), MODEL_KEY))
+    parsed = parse_request(schema, raw)
+    model = str(getattr(parsed, MODEL_KEY))
     # Only the records that claim this model: a catalog of the whole mesh per request
     # grew with the mesh.
     claiming = state.dispatcher.providers.claiming(LLM_SERVICE, f"{MODEL_KEY}={model}", time.time())
@@ -39,12 +49,14 @@ async def relay(request: Request, state: NodeState, schema: type[BaseModel], kin
         return model_not_found(model)
     if not known.answers(kind):
         return wrong_kind(model, kind)
+    document = json.loads(raw)
+    asked_for_usage = _asks_for_usage(parsed)
     outbound = Outbound(
         method="POST",
         path=request.url.path,
         query=b"",
         headers=_headers(request),
-        body=json.dumps(_with_usage(json.loads(raw))).encode(),
+        body=json.dumps(_with_usage(document)).encode(),
     )
     deadline = time.monotonic() + state.timeouts.total
     # The kind field steers past providers that mark the model as another kind.
@@ -53,7 +65,14 @@ async def relay(request: Request, state: NodeState, schema: type[BaseModel], kin
     forwarded = await state.dispatcher.dispatch(LLM_SERVICE, outbound, fields, deadline)
     if forwarded.status >= 400:
         return await reshaped_error(forwarded)
-    return ForwardedResponse(forwarded)
+    edit = answer_edit(forwarded, completion_ids=completion_ids, asked_for_usage=asked_for_usage)
+    forwarded.on_close(lambda: state.usage.record(model, edit.usage if edit else None))
+    return ForwardedResponse(forwarded) if edit is None else EditedResponse(forwarded, edit)
+
+
+def _asks_for_usage(parsed: BaseModel) -> bool:
+    options = getattr(parsed, "stream_options", None)
+    return bool(getattr(options, "include_usage", False))
 
 
 def _with_usage(document: dict[str, Any]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ async def chat_completions(request: Request, state: State) -> Response:
 
 @router.post("/v1/completions")
 async def completions(request: Request, state: State) -> Response:
-    return await relay(request, state, CompletionRequest, CHAT_KIND)
+    return await relay(request, state, CompletionRequest, CHAT_KIND, completion_ids=True)
 
 
 @router.post("/v1/embeddings")
