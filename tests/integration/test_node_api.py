@@ -168,3 +168,13 @@ def test_node_status_shows_the_mesh(start_node: StartNode) -> None:
     )
     assert unreachable.exit_code == 1
     assert "cannot read" in unreachable.stdout
+
+
+def test_a_service_without_host_is_this_node_as_ocf_treats_it(start_node: StartNode) -> None:
+    """OCF's own example registers a service without ``host`` (found by the fuzz test: 500)."""
+    node = start_node("--standalone")
+    body = {"service": [{"name": "triteia", "status": "online", "hardware": [], "port": "19150"}]}
+    response = httpx.post(f"{node.url}/v1/dnt/_node", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    [service] = [s for s in response.json()["service"] if s["name"] == "triteia"]
+    assert (service["host"], service["port"]) == ("127.0.0.1", "19150")

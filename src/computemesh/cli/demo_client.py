@@ -47,6 +47,7 @@ def chat(url: str, model: str, question: str) -> Answer:
         "temperature": 0,
         "max_tokens": 64,
         "stream": True,
+        "stream_options": {"include_usage": True},  # the token count it prints
     }
     started = time.perf_counter()
     first: float | None = None

@@ -86,7 +86,10 @@ async def stats(state: State) -> dict[str, int]:
 )
 async def post_node(state: State, update: NodeUpdate) -> OcfPeer:
     """Add or replace services (by name), or set owner and role, of this node's own entry."""
-    update_own(state.sync, update.model_dump(exclude_unset=True))
+    fields = update.model_dump(exclude_unset=True)
+    if "service" in fields:  # a service sent without host (OCF's own example) gets the default
+        fields["service"] = [service.model_dump() for service in update.service]
+    update_own(state.sync, fields)
     return _own_row(state)
 
 
