@@ -131,7 +131,8 @@ def test_bad_log_level_and_bad_toml(tmp_path: Path, sqlite_url: str) -> None:
     bad.write_text("port = [")
     status, line = start_refused(tmp_path, sqlite_url, {"--config": str(bad)})
     assert status == 2
-    assert line.startswith(f"invalid settings: {bad} is not valid TOML")
+    assert line.startswith("invalid settings: ")
+    assert f"{bad} is not valid TOML" in line
 
 
 def test_default_database_is_in_a_private_data_dir(
