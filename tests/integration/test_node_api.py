@@ -130,7 +130,9 @@ async def remote_client() -> AsyncIterator[httpx.AsyncClient]:
         own = OwnRecord(peer_id=host.peer_id, ttl=30, version="test")
         sync = TableSync(host, identity.sign, own, refresh=5, max_peers=8)
         sync.publish_now()
-        settings = NodeSettings(admin_token=SecretStr("a-real-admin-token-value"))
+        settings = NodeSettings(
+            admin_token=SecretStr("a-real-admin-token-value"), allowed_hosts=["node"]
+        )
         async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
             state = build_state(settings, sync, clients, directory)
             transport = httpx.ASGITransport(app=create_app(state), client=("203.0.113.7", 4000))

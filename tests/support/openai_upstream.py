@@ -6,6 +6,8 @@
   it sends ``max_tokens`` SSE chunks ``chunk_delay`` s apart, then ``data: [DONE]``.
 - ``GET /v1/models`` lists ``--model`` ids; ``GET /health`` is healthy.
 - ``/echo/...`` returns what arrived (method, path, query, headers, body size).
+- Like llama-server, answers to a request with an ``Origin`` carry CORS headers of
+  their own (that origin, with credentials), which a node must not pass on.
 - ``/api/v0/add`` and ``/ipfs/<cid>`` behave like a small kubo node (raw CIDv1 blocks).
 - ``--fail`` makes every request under ``/v1`` answer 500.
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
@@ -32,6 +34,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from computemesh.node.api.aicn.content import cid_of
+
+
+def with_own_cors(request: Request, response: Response) -> Response:
+    """What llama-server adds: the caller's origin, credentials allowed."""
+    if origin := request.headers.get("origin"):
+        response.headers["access-control-allow-origin"] = origin
+        response.headers["access-control-allow-credentials"] = "true"
+    return response
 
 
 class Upstream:
@@ -80,7 +90,7 @@ class Upstream:
         # ``?set-cookie=name=value`` answers with that cookie, to show nothing keeps it.
         if cookie := request.query_params.get("set-cookie"):
             response.headers.append("set-cookie", cookie)
-        return response
+        return with_own_cors(request, response)
 
     async def ipfs_add(self, request: Request) -> Response:
         """What a kubo node's ``/api/v0/add`` answers, for one file of one raw block."""
@@ -119,7 +129,7 @@ class Upstream:
         else:
             async with self.slots:
                 await self._think(request)
-        return JSONResponse(self._completion(body))
+        return with_own_cors(request, JSONResponse(self._completion(body)))
 
     async def _think(self, request: Request) -> None:
         """Wait out the latency, unless the caller leaves first (then count it)."""

@@ -62,6 +62,25 @@ class NodeSettings(LayeredSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="bearer token for operator endpoints"
     )
+    # Loopback callers are the operator on a desktop; behind a reverse proxy on the same
+    # host every caller would look like loopback, so such a setup turns this off.
+    trust_loopback: bool = Field(
+        default=True,
+        description="loopback callers are operators (never when a request carries"
+        " X-Forwarded-For, Forwarded or X-Real-IP, nor a browser page of another origin)",
+    )
+    # DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends
+    # Host: evil.example. Only names the node knows are answered.
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the HTTP API answers besides localhost and IP literals"
+        ' (others get 421); "*" answers any',
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="origins whose pages may read the node's views and inference answers"
+        " (never its operator routes); [] turns CORS off",
+    )
     service: list[str] = Field(default_factory=list, description="NAME=URL of a local upstream")
     identity_group: list[str] = Field(default_factory=list, description="NAME:KEY=VALUE")
     owner: str = Field(default="", description="owner wallet address")

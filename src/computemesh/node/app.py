@@ -6,12 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from computemesh import __version__
 from computemesh.body_limit import BodyLimit
 from computemesh.errors import InvalidRequestError
 from computemesh.node.api import aicn
 from computemesh.node.api.body_limit import BodyTooLarge
+from computemesh.node.api.cors import Cors
 from computemesh.node.api.forward.errors import (
     forward_error_response,
     internal_error_response,
@@ -24,11 +26,13 @@ from computemesh.node.api.forward.routes import (
     entry_router,
     service_router,
 )
+from computemesh.node.api.known_hosts import KnownHosts, known_names
 from computemesh.node.api.localai.router import router as localai_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.openai import errors as openai_errors
 from computemesh.node.api.openai.routes import router as openai_router
+from computemesh.node.api.operator import OperatorRoutes
 from computemesh.node.api.state import NodeState
 from computemesh.routing.errors import ForwardError
 from computemesh.routing.paths import UnsafePath
@@ -36,8 +40,9 @@ from computemesh.routing.paths import UnsafePath
 log = logging.getLogger(__name__)
 
 
-def create_app(state: NodeState) -> ForwardingLane:
-    """What clients of this node reach on its HTTP port (FastAPI behind the forwarding lane)."""
+def create_app(state: NodeState) -> ASGIApp:
+    """What clients of this node reach on its HTTP port: FastAPI behind the forwarding lane,
+    behind CORS, behind the Host check (the order a request meets them: last first)."""
     app = _base_app(
         state, "A computemesh node: the OCF node-table API, mesh routing and the OpenAI API."
     )
@@ -49,7 +54,10 @@ def create_app(state: NodeState) -> ForwardingLane:
     for router in aicn.routers:
         app.include_router(router)
     app.include_router(localai_router)
-    return ForwardingLane(app, state, ENTRY_ROUTES)
+    lane = ForwardingLane(app, state, ENTRY_ROUTES)
+    settings = state.settings
+    cors = Cors(lane, settings.cors_allow_origins, OperatorRoutes.of(app).match)
+    return KnownHosts(cors, known_names(settings))
 
 
 def create_peer_app(state: NodeState) -> ForwardingLane:

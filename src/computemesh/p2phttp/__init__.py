@@ -14,3 +14,7 @@ CALLER_PEER = "computemesh.peer"
 # Set on every scope our h11 server builds: it cancels the app when the caller goes
 # away, so a handler need not watch for ``http.disconnect`` itself.
 CANCELS_ON_DISCONNECT = "computemesh.cancels_on_disconnect"
+# Every request a node sends (forwards to services, upstreams and peers, its own calls)
+# carries this header: a request that has it is the node, or something it forwards,
+# talking back to a node, and never gets operator rights there.
+FORWARDED_MARKER = "x-computemesh-forwarded"

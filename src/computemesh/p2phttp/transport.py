@@ -11,7 +11,7 @@ of a forward's CPU on a slow VM, for a URL this node has just built itself.
 
 import math
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ import httpx
 
 from computemesh.errors import MeshError
 from computemesh.ids import PeerId
-from computemesh.p2phttp import URL_SCHEME
+from computemesh.p2phttp import FORWARDED_MARKER, URL_SCHEME
 from computemesh.p2phttp.channel import H11Channel
 from computemesh.p2phttp.pool import ChannelPool
 
@@ -31,6 +31,7 @@ Body = bytes | AsyncIterable[bytes]
 _ERRORS = (MeshError, h11.ProtocolError)
 DEADLINE_PASSED = "the request deadline passed while the body streamed"
 _BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+_MARKER = FORWARDED_MARKER.encode("ascii")
 
 
 def peer_locator(resolve: Callable[[str], PeerId | None]) -> Locate:
@@ -92,7 +93,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             destination=destination,
             method=request.method.encode("ascii"),
             target=url.raw_path,
-            headers=list(request.headers.raw),
+            headers=_marked(request.headers.raw),
             body=request.stream,
             timeouts=request.extensions.get("timeout", {}),
             request=request,
@@ -104,7 +105,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         scheme, _, rest = outgoing.url.partition("://")
         authority, _, path = rest.partition("/")
         headers = [(b"host", authority.encode("ascii"))]
-        headers += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in outgoing.headers]
+        headers += _marked((n.encode("latin-1"), v.encode("latin-1")) for n, v in outgoing.headers)
         body = outgoing.body
         if not isinstance(body, bytes):
             headers.append((b"transfer-encoding", b"chunked"))
@@ -214,6 +215,13 @@ class H11Transport(httpx.AsyncBaseTransport):
                     f"the server closed the connection before answering ({event})",
                     request=request,
                 )
+
+
+def _marked(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with this node's forwarding marker (one, whatever the caller sent)."""
+    kept = [(name, value) for name, value in headers if name.lower() != _MARKER]
+    kept.append((_MARKER, b"1"))
+    return kept
 
 
 def _time_limit(seconds: float | None, deadline: float | None) -> float:

@@ -9,12 +9,14 @@ from collections.abc import Callable
 import anyio
 import httpx
 
+from computemesh.p2phttp import FORWARDED_MARKER
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.services import probe
 
 
 async def probe_forever(own: OwnRecord, interval: float, on_change: Callable[[], None]) -> None:
-    async with httpx.AsyncClient() as client:
+    # Marked like every request the node sends: a probe never acts as the operator.
+    async with httpx.AsyncClient(headers={FORWARDED_MARKER: "1"}) as client:
         while True:
             await probe_once(client, own, on_change)
             await anyio.sleep(interval)

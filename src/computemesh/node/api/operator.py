@@ -1,17 +1,71 @@
-"""Who may call operator endpoints: loopback callers, or anyone with the admin token.
+"""Who may call operator endpoints: the operator's channel, and nothing a peer can borrow.
 
-Requests that arrive over the mesh (``/libp2p-http``) carry the ASGI scope flag
-``VIA_MESH`` and are never treated as loopback, whatever address they show.
+An operator is a caller with the admin token, or a trusted loopback caller. Never one:
+
+- a request over the mesh (``/libp2p-http``: the ASGI scope flag ``VIA_MESH``);
+- a request carrying ``FORWARDED_MARKER``: this node, or another, forwarding a request
+  (a peer could otherwise make a node call itself, or a neighbour, from 127.0.0.1);
+- a browser page of another origin (``Origin``, ``Sec-Fetch-Site``), whatever address
+  and token it shows: a page the user visits can POST to loopback without a preflight.
+
+Loopback is trusted only with ``trust_loopback`` on, and never for a request that
+names a client behind a proxy (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``):
+behind a reverse proxy on the same host every caller would look like loopback.
+
+``OperatorRoutes`` finds the routes guarded by ``require_operator`` in an app, so
+CORS never opens them to other origins.
 """
 
 import hmac
 import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from fastapi import HTTPException, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from computemesh.node.api.browser import from_another_origin
 from computemesh.node.api.state import NodeState
+from computemesh.p2phttp import FORWARDED_MARKER, VIA_MESH
 
-VIA_MESH = "computemesh.via_mesh"
+__all__ = ["VIA_MESH", "OperatorRoutes", "require_operator"]
+
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+ASK_FOR_TOKEN = "send Authorization: Bearer <admin token>"
+REFUSED = "operator endpoint: "
+
+
+async def require_operator(request: Request) -> None:
+    refusal = _refusal(request, request.app.state.node)
+    if refusal is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+
+
+def _refusal(request: Request, state: NodeState) -> str | None:
+    """Why this request gets no operator rights, or None when it is the operator."""
+    headers = request.headers
+    if request.scope.get(VIA_MESH):
+        return "operator endpoints are not reachable over the mesh"
+    if FORWARDED_MARKER in headers:
+        return REFUSED + "a request a node forwarded never has operator rights"
+    if from_another_origin(headers):
+        return REFUSED + "browser requests from another origin are refused"
+    if _has_admin_token(request, state):
+        return None
+    if not _is_loopback(request.client.host if request.client else None):
+        return f"{REFUSED}call from loopback or {ASK_FOR_TOKEN}"
+    if not state.settings.trust_loopback:
+        return f"{REFUSED}this node does not trust loopback (trust_loopback); {ASK_FOR_TOKEN}"
+    if any(name in headers for name in PROXY_HEADERS):
+        return f"{REFUSED}a request through a proxy is not trusted as loopback; {ASK_FOR_TOKEN}"
+    return None
+
+
+def _has_admin_token(request: Request, state: NodeState) -> bool:
+    token = state.admin_token.get_secret_value() if state.admin_token else ""
+    return bool(token) and hmac.compare_digest(_bearer(request).encode(), token.encode())
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -26,18 +80,28 @@ def _bearer(request: Request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-async def require_operator(request: Request) -> None:
-    state: NodeState = request.app.state.node
-    if request.scope.get(VIA_MESH):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "operator endpoints are not reachable over the mesh"
-        )
-    if _is_loopback(request.client.host if request.client else None):
-        return
-    token = state.admin_token.get_secret_value() if state.admin_token else ""
-    if token and hmac.compare_digest(_bearer(request).encode(), token.encode()):
-        return
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        "operator endpoint: call from loopback or send Authorization: Bearer <admin token>",
+@dataclass(frozen=True)
+class OperatorRoutes:
+    """The (path pattern, methods) of every route that depends on ``require_operator``."""
+
+    routes: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+
+    @classmethod
+    def of(cls, app: FastAPI) -> "OperatorRoutes":
+        guarded = [
+            (route.path_regex, frozenset(route.methods or ()))
+            for route in app.routes
+            if isinstance(route, APIRoute) and _guarded(route.dependant.dependencies)
+        ]
+        return cls(tuple(guarded))
+
+    def match(self, method: str, path: str) -> bool:
+        method = method.upper()
+        return any(method in methods and regex.match(path) for regex, methods in self.routes)
+
+
+def _guarded(dependencies: Iterable[Dependant]) -> bool:
+    return any(
+        dependency.call is require_operator or _guarded(dependency.dependencies)
+        for dependency in dependencies
     )
