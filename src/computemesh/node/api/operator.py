@@ -12,19 +12,19 @@ Loopback is trusted only with ``trust_loopback`` on, and never for a request tha
 names a client behind a proxy (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``):
 behind a reverse proxy on the same host every caller would look like loopback.
 
-``OperatorRoutes`` finds the routes guarded by ``require_operator`` in an app, so
-CORS never opens them to other origins.
+``OperatorRoutes`` finds the routes guarded by ``require_operator`` in an app (their
+OpenAPI operations name the ``adminToken`` scheme), so CORS never opens them.
 """
 
 import hmac
 import ipaddress
 import re
-from collections.abc import Iterable
+import warnings
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi import FastAPI, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from computemesh.node.api.browser import from_another_origin
 from computemesh.node.api.state import NodeState
@@ -33,11 +33,22 @@ from computemesh.p2phttp import FORWARDED_MARKER, VIA_MESH
 __all__ = ["VIA_MESH", "OperatorRoutes", "require_operator"]
 
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+ADMIN_SCHEME = "adminToken"
+# Names the operator routes in the OpenAPI description (and so for OperatorRoutes);
+# the token itself is checked below, with the other rules of the channel.
+ADMIN_TOKEN = HTTPBearer(
+    scheme_name=ADMIN_SCHEME,
+    description="the node's admin_token; loopback callers need none (trust_loopback)",
+    auto_error=False,
+)
 ASK_FOR_TOKEN = "send Authorization: Bearer <admin token>"
 REFUSED = "operator endpoint: "
 
 
-async def require_operator(request: Request) -> None:
+async def require_operator(
+    request: Request,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)],
+) -> None:
     refusal = _refusal(request, request.app.state.node)
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
@@ -82,26 +93,38 @@ def _bearer(request: Request) -> str:
 
 @dataclass(frozen=True)
 class OperatorRoutes:
-    """The (path pattern, methods) of every route that depends on ``require_operator``."""
+    """The (path pattern, methods) of every operation guarded by ``require_operator``.
+
+    Read from the app's OpenAPI description, where those operations name the
+    ``adminToken`` security scheme.
+    """
 
     routes: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
 
     @classmethod
     def of(cls, app: FastAPI) -> "OperatorRoutes":
-        guarded = [
-            (route.path_regex, frozenset(route.methods or ()))
-            for route in app.routes
-            if isinstance(route, APIRoute) and _guarded(route.dependant.dependencies)
-        ]
+        with warnings.catch_warnings():
+            # The forwarding routes take several methods under one operation id, which
+            # FastAPI warns about each time it builds the description: here, at start.
+            warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+            paths = app.openapi().get("paths", {})
+        guarded = []
+        for path, operations in paths.items():
+            methods = frozenset(
+                method.upper()
+                for method, operation in operations.items()
+                if any(ADMIN_SCHEME in need for need in operation.get("security", []))
+            )
+            if methods:
+                guarded.append((_pattern(path), methods))
         return cls(tuple(guarded))
 
     def match(self, method: str, path: str) -> bool:
         method = method.upper()
-        return any(method in methods and regex.match(path) for regex, methods in self.routes)
+        return any(method in methods and regex.fullmatch(path) for regex, methods in self.routes)
 
 
-def _guarded(dependencies: Iterable[Dependant]) -> bool:
-    return any(
-        dependency.call is require_operator or _guarded(dependency.dependencies)
-        for dependency in dependencies
-    )
+def _pattern(template: str) -> re.Pattern[str]:
+    """``/a/{name}/b`` as a regular expression (a parameter is one path segment)."""
+    parts = re.split(r"\{[^}]*\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
