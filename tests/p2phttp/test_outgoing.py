@@ -7,6 +7,7 @@ import httpx
 import pytest
 import trio
 
+from computemesh.p2phttp import FORWARDED_MARKER
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.p2phttp.pool import ChannelPool
 from computemesh.p2phttp.tcp import open_tcp
@@ -93,3 +94,28 @@ async def test_an_unmounted_scheme_is_refused() -> None:
     sender = DirectSender({})
     with pytest.raises(httpx.UnsupportedProtocol, match="ftp"):
         await sender.send(sender.build("GET", "ftp://host/x", [], b"", TIMEOUT))
+
+
+async def test_every_request_carries_one_forwarding_marker_of_this_node() -> None:
+    """Forwards and the node's own httpx calls alike; a caller's marker is replaced."""
+    recorder = Recorder()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, recorder.handle, 0, host="127.0.0.1")
+        )
+        url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}/x"
+        transport = H11Transport(ChannelPool(open_tcp), tcp_locator)
+        spoofed = [(FORWARDED_MARKER, "spoofed")]
+        forward = await DirectSender({"http": transport}).send(
+            DirectSender({}).build("GET", url, spoofed, b"", TIMEOUT)
+        )
+        await forward.aclose()
+        async with httpx.AsyncClient(mounts={"http://": transport}) as client:
+            await client.get(url, headers=dict(spoofed))
+        nursery.cancel_scope.cancel()
+    for wire in recorder.requests:
+        lines = wire.partition(b"\r\n\r\n")[0].lower().split(b"\r\n")
+        assert [line for line in lines if line.startswith(FORWARDED_MARKER.encode())] == [
+            FORWARDED_MARKER.encode() + b": 1"
+        ]
+    assert len(recorder.requests) == 2
