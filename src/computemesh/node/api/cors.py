@@ -34,12 +34,13 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
+        origin = _origin(scope)
         method, path = scope["method"], scope["path"]
-        if method == "OPTIONS" and origin and "access-control-request-method" in headers:
-            await self._preflight(path, headers, origin)(scope, receive, send)
-            return
+        if method == "OPTIONS" and origin:
+            headers = Headers(scope=scope)
+            if "access-control-request-method" in headers:
+                await self._preflight(path, headers, origin)(scope, receive, send)
+                return
         allowed = None if origin is None or self._closed(method, path) else self._allow(origin)
         own = self._headers(allowed) if allowed else []
 
@@ -77,3 +78,11 @@ class Cors:
             (b"access-control-expose-headers", EXPOSED),
         ]
         return own if allowed == ANY else [*own, (b"vary", b"origin")]
+
+
+def _origin(scope: Scope) -> str | None:
+    # A scan of the raw headers: this runs on every request, forwards included.
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return bytes(value).decode("latin-1")
+    return None

@@ -12,7 +12,6 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from computemesh.config import NodeSettings
@@ -21,6 +20,7 @@ from computemesh.node.api.surface_errors import surface_error
 MISDIRECTED = 421
 ALWAYS_KNOWN = frozenset({"localhost"})
 ANY = "*"
+REMEMBERED = 256
 
 
 def known_names(settings: NodeSettings) -> frozenset[str]:
@@ -33,13 +33,17 @@ class KnownHosts:
         self.app = app
         self._names = frozenset(names)
         self._any = ANY in self._names
+        # Host values already found known, as sent: the check runs on every request,
+        # forwards included, and clients send the same few values again and again.
+        self._known: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._any:
-            host = Headers(scope=scope).get("host")
-            if host is not None and not self._knows(host):
+            host = _host(scope)
+            if host is not None and host not in self._known and not self._check(host):
+                name = host.decode("latin-1")
                 message = (
-                    f"this node does not answer for the host name {host!r}; an operator"
+                    f"this node does not answer for the host name {name!r}; an operator"
                     " can add it to allowed_hosts"
                 )
                 response = surface_error(scope["path"], MISDIRECTED, message, "misdirected_request")
@@ -47,12 +51,25 @@ class KnownHosts:
                 return
         await self.app(scope, receive, send)
 
+    def _check(self, host: bytes) -> bool:
+        known = self._knows(host.decode("latin-1"))
+        if known and len(self._known) < REMEMBERED:
+            self._known.add(host)
+        return known
+
     def _knows(self, host: str) -> bool:
         try:
             name = urlsplit("//" + host.strip()).hostname or ""
         except ValueError:  # a port that is not a number
             return False
         return _is_ip(name) or _normal(name) in self._names
+
+
+def _host(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return bytes(value)
+    return None
 
 
 def _normal(name: str) -> str:
