@@ -25,7 +25,11 @@ def from_another_origin(headers: Mapping[str, str]) -> bool:
 
 
 def _same_origin(origin: str, host: str) -> bool:
-    """``Origin`` names the authority the request was sent to (``null`` never does)."""
+    """``Origin`` names the authority the request was sent to (``null`` never does).
+
+    The scheme sets only the default port: the node speaks plain HTTP, so an
+    ``https`` page of the same authority is its own, served through a TLS proxy.
+    """
     try:
         page = urlsplit(origin.strip())
         target = urlsplit("//" + host.strip())
