@@ -14,6 +14,7 @@ import httpx
 
 from computemesh.errors import ComputemeshError
 from computemesh.p2p.host import MeshHost
+from computemesh.p2phttp import FORWARDED_MARKER
 
 log = logging.getLogger(__name__)
 SOURCE_TIMEOUT_S = 5.0
@@ -85,7 +86,7 @@ class Bootstrapper:
         """``(static, learned)``: the operator's addresses, and those the sources gave."""
         learned: list[str] = []
         if self._sources:
-            async with httpx.AsyncClient() as client:
+            async with httpx.AsyncClient(headers={FORWARDED_MARKER: "1"}) as client:
                 for url in self._sources:
                     learned.extend(await fetch_source(client, url))
         static = self._others(self._static)
