@@ -40,7 +40,7 @@ def test_the_guarded_routes_are_found_and_no_others() -> None:
     app = FastAPI()
     for router in [ocf_router, operator_router, localai_router, *aicn.routers]:
         app.include_router(router)
-    routes = OperatorRoutes.of(app)
+    routes = OperatorRoutes(app)
     for method, path in [
         ("POST", "/v1/dnt/_node"),
         ("DELETE", "/v1/dnt/_node"),

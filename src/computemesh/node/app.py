@@ -56,7 +56,7 @@ def create_app(state: NodeState) -> ASGIApp:
     app.include_router(localai_router)
     lane = ForwardingLane(app, state, ENTRY_ROUTES)
     settings = state.settings
-    cors = Cors(lane, settings.cors_allow_origins, OperatorRoutes.of(app).match)
+    cors = Cors(lane, settings.cors_allow_origins, OperatorRoutes(app).match)
     return KnownHosts(cors, known_names(settings))
 
 

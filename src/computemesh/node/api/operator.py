@@ -20,7 +20,6 @@ import hmac
 import ipaddress
 import re
 import warnings
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Request, Security, status
@@ -91,37 +90,45 @@ def _bearer(request: Request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-@dataclass(frozen=True)
 class OperatorRoutes:
     """The (path pattern, methods) of every operation guarded by ``require_operator``.
 
     Read from the app's OpenAPI description, where those operations name the
-    ``adminToken`` security scheme.
+    ``adminToken`` security scheme. Building it takes about 0.1 s of CPU, so it is
+    built on first use (the first browser request), not at every node's start.
     """
 
-    routes: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
-
-    @classmethod
-    def of(cls, app: FastAPI) -> "OperatorRoutes":
-        with warnings.catch_warnings():
-            # The forwarding routes take several methods under one operation id, which
-            # FastAPI warns about each time it builds the description: here, at start.
-            warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
-            paths = app.openapi().get("paths", {})
-        guarded = []
-        for path, operations in paths.items():
-            methods = frozenset(
-                method.upper()
-                for method, operation in operations.items()
-                if any(ADMIN_SCHEME in need for need in operation.get("security", []))
-            )
-            if methods:
-                guarded.append((_pattern(path), methods))
-        return cls(tuple(guarded))
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._routes: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
 
     def match(self, method: str, path: str) -> bool:
         method = method.upper()
         return any(method in methods and regex.fullmatch(path) for regex, methods in self.routes)
+
+    @property
+    def routes(self) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+        if self._routes is None:
+            self._routes = _guarded_routes(self._app)
+        return self._routes
+
+
+def _guarded_routes(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    with warnings.catch_warnings():
+        # The forwarding routes take several methods under one operation id, which
+        # FastAPI warns about each time it builds the description.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        paths = app.openapi().get("paths", {})
+    guarded = []
+    for path, operations in paths.items():
+        methods = frozenset(
+            method.upper()
+            for method, operation in operations.items()
+            if any(ADMIN_SCHEME in need for need in operation.get("security", []))
+        )
+        if methods:
+            guarded.append((_pattern(path), methods))
+    return guarded
 
 
 def _pattern(template: str) -> re.Pattern[str]:
