@@ -46,14 +46,14 @@ REFUSED = "operator endpoint: "
 
 async def require_operator(
     request: Request,
-    _token: Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)],
 ) -> None:
-    refusal = _refusal(request, request.app.state.node)
+    refusal = _refusal(request, request.app.state.node, bearer.credentials if bearer else "")
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
 
 
-def _refusal(request: Request, state: NodeState) -> str | None:
+def _refusal(request: Request, state: NodeState, bearer: str) -> str | None:
     """Why this request gets no operator rights, or None when it is the operator."""
     headers = request.headers
     if request.scope.get(VIA_MESH):
@@ -62,7 +62,7 @@ def _refusal(request: Request, state: NodeState) -> str | None:
         return REFUSED + "a request a node forwarded never has operator rights"
     if from_another_origin(headers):
         return REFUSED + "browser requests from another origin are refused"
-    if _has_admin_token(request, state):
+    if _is_admin_token(bearer, state):
         return None
     if not _is_loopback(request.client.host if request.client else None):
         return f"{REFUSED}call from loopback or {ASK_FOR_TOKEN}"
@@ -73,9 +73,9 @@ def _refusal(request: Request, state: NodeState) -> str | None:
     return None
 
 
-def _has_admin_token(request: Request, state: NodeState) -> bool:
+def _is_admin_token(bearer: str, state: NodeState) -> bool:
     token = state.admin_token.get_secret_value() if state.admin_token else ""
-    return bool(token) and hmac.compare_digest(_bearer(request).encode(), token.encode())
+    return bool(token) and hmac.compare_digest(bearer.strip().encode(), token.encode())
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -83,11 +83,6 @@ def _is_loopback(host: str | None) -> bool:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _bearer(request: Request) -> str:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
 class OperatorRoutes:
