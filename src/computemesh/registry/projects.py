@@ -20,6 +20,7 @@ from typing import Any
 
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
+from computemesh.protocol.aicn import ProjectRegistration
 from computemesh.protocol.mesh import ServiceClaim
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.service_urls import BadServiceAddress, OwnEndpoints, check_url
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = "aicn_projects.json"
 SERVICE_PREFIX = "aicn-"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-MODEL_TYPES = (0, 1, 2)
-MAX_NAME_LENGTH = 128
+SAVED_FIELDS = frozenset({"project", "model", "api", "type"})
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,15 @@ def check_local_api(api: str, own: OwnEndpoints | None = None) -> None:
 
 
 def _saved_model(entry: Any, own: OwnEndpoints | None) -> ProjectModel:
-    """One saved registration, checked as a new one would be."""
-    if not isinstance(entry, dict) or set(entry) != {"project", "model", "api", "type"}:
-        raise ValueError("not an object with project, model, api and type")
-    model = ProjectModel(**entry)
-    for name in (model.project, model.model):
-        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
-            raise ValueError(f"project and model must be names, got {name!r}")
-    if not isinstance(model.api, str) or model.type not in MODEL_TYPES:
-        raise ValueError(f"api must be a URL and type one of {MODEL_TYPES}")
+    """One saved registration, checked as a new one would be (``ValueError`` if not)."""
+    if not isinstance(entry, dict) or set(entry) != SAVED_FIELDS:
+        raise ValueError(f"not an object with exactly {', '.join(sorted(SAVED_FIELDS))}")
+    registration = ProjectRegistration.model_validate(
+        {"project": entry["project"], "models": [{k: entry[k] for k in ("model", "api", "type")}]}
+    )
+    [model] = registration.models
     check_local_api(model.api, own)
-    return model
+    return ProjectModel(registration.project, model.model, model.api, int(model.type))
 
 
 class ProjectStore:
