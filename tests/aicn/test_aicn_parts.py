@@ -1,5 +1,6 @@
 """The AICN pieces that need no network: CIDs, the error mapping, registrations, host info."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from computemesh.node.api.aicn.info import _go_duration
 from computemesh.protocol.aicn import Code
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.projects import ProjectModel, ProjectStore, check_local_api, service_name
+from computemesh.registry.service_urls import OwnEndpoints
 from computemesh.routing.errors import DeadlineExceeded, NoProvider, UnknownPeer, Unreachable
 
 
@@ -73,9 +75,43 @@ def test_only_local_apis_and_readable_files(tmp_path: Path) -> None:
         check_local_api("http://example.com/v1/chat/completions")
     with pytest.raises(ConfigError):
         check_local_api("ftp://127.0.0.1/x")
-    (tmp_path / "aicn_projects.json").write_text("{broken")
-    with pytest.raises(ConfigError, match=r"aicn_projects\.json"):
-        ProjectStore(tmp_path).load()
+    with pytest.raises(ConfigError, match="not a usable URL"):
+        check_local_api("http://127.0.0.1:abc/v1/chat/completions")
+    with pytest.raises(ConfigError, match="own port 8092"):
+        check_local_api("http://localhost:8092/v1", OwnEndpoints.of(8092, []))
+
+
+@pytest.mark.parametrize("content", ["{broken", '{"project": "P"}', "42"])
+def test_a_saved_file_of_the_wrong_shape_is_set_aside(
+    tmp_path: Path, content: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "aicn_projects.json").write_text(content)
+    assert ProjectStore(tmp_path).load().models == {}
+    [aside] = tmp_path.glob("aicn_projects.json.invalid-*")
+    assert aside.read_text() == content
+    assert not (tmp_path / "aicn_projects.json").exists()
+    assert "aicn_projects.json" in caplog.text
+    assert "moved it to" in caplog.text
+
+
+def test_saved_registrations_that_no_longer_validate_are_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = {"project": "P", "model": "ok", "api": "http://127.0.0.1:1042/v1", "type": 0}
+    entries = [
+        good,
+        {**good, "model": "port", "api": "http://127.0.0.1:abc/v1/chat/completions"},
+        {**good, "model": "range", "api": "http://127.0.0.1:99999/v1"},
+        {**good, "model": "ctl", "api": "http://\u007f@127.0.0.1/v1/chat/completions"},
+        {**good, "model": "self", "api": "http://127.0.0.1:8092/v1"},
+        {**good, "model": "kind", "type": 7},
+        {**good, "extra": 1},
+        "not an object",
+    ]
+    (tmp_path / "aicn_projects.json").write_text(json.dumps(entries))
+    store = ProjectStore(tmp_path).load(OwnEndpoints.of(8092, []))
+    assert [m.model for m in store.models.values()] == ["ok"]
+    assert caplog.text.count("skipping a saved AI project registration") == len(entries) - 1
 
 
 def test_host_info_withholds_disk_serials_unless_asked(

@@ -10,6 +10,7 @@
   their own (that origin, with credentials), which a node must not pass on.
 - ``/api/v0/add`` and ``/ipfs/<cid>`` behave like a small kubo node (raw CIDv1 blocks).
 - ``--fail`` makes every request under ``/v1`` answer 500.
+- ``--echo-request`` makes a chat answer's content the JSON body the upstream got.
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
   has a real throughput limit for routing benches.
 - ``POST /v1/images/generations`` draws ``n`` small PNGs from the prompt: the PNG
@@ -146,7 +147,7 @@ class Upstream:
             tasks.cancel_scope.cancel()
 
     def _completion(self, body: dict[str, object]) -> dict[str, object]:
-        text = f"hello from {self.args.name}"
+        text = json.dumps(body) if self.args.echo_request else f"hello from {self.args.name}"
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",
@@ -203,6 +204,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chunk-delay", type=float, default=0.01)
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--echo-request", action="store_true")
     return parser.parse_args(argv)
 
 

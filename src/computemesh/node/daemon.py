@@ -4,12 +4,16 @@ Start-up order: checks (bootstraps, data dir lock, ports; the HTTP port is bound
 local models → identity → libp2p host → table sync → forwarding (``/libp2p-http``)
 → bootstrap → service probes → HTTP served. A SIGINT/SIGTERM publishes a signed
 tombstone, then closes every connection.
+
+Every background loop runs supervised (``computemesh.supervise``): one that raises is
+logged and restarted, so no probe, claim or loop can end the node.
 """
 
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -45,6 +49,7 @@ from computemesh.registry.health import probe_forever
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.projects import ProjectStore
 from computemesh.registry.providers import ProviderIndex
+from computemesh.registry.service_urls import BadServiceAddress, OwnEndpoints, check_url
 from computemesh.registry.services import LocalService, parse_services, with_entries
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
@@ -52,6 +57,7 @@ from computemesh.routing.dispatcher import Dispatcher
 from computemesh.routing.forwarder import Timeouts
 from computemesh.routing.load import LoadMeter, report_load
 from computemesh.routing.stats import ProviderStats
+from computemesh.supervise import supervise
 
 log = logging.getLogger(__name__)
 Ready = Callable[[NodeState], None]
@@ -104,7 +110,6 @@ async def _run_mesh_node(
     on_ready: Ready | None,
 ) -> None:
     identity = load_or_create(settings.data_dir, settings.key_type)
-    projects = ProjectStore(settings.data_dir).load()  # AICN registrations come back
     async with open_mesh_host(
         identity,
         settings.listen,
@@ -114,6 +119,9 @@ async def _run_mesh_node(
         dial_rate=settings.dial_rate,
         dial_burst=settings.dial_burst,
     ) as host:
+        endpoints = _own_endpoints(settings, host)
+        _refuse_self_pointing(services, endpoints)
+        projects = ProjectStore(settings.data_dir).load(endpoints)  # AICN registrations
         own = OwnRecord(
             peer_id=host.peer_id,
             ttl=settings.record_ttl,
@@ -135,6 +143,22 @@ async def _run_mesh_node(
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app, peers))
             bootstrapper = _bootstrapper(settings, host, token)
             await _serve(settings, host, sync, state, bootstrapper, peers, listener, on_ready)
+
+
+def _own_endpoints(settings: NodeSettings, host: MeshHost) -> OwnEndpoints:
+    return OwnEndpoints.of(
+        settings.http_port, host.listen_addrs(), settings.http_host, settings.public_addr
+    )
+
+
+def _refuse_self_pointing(services: dict[str, LocalService], own: OwnEndpoints) -> None:
+    """A ``--service`` on this node's own ports would hand peers the node itself."""
+    for service in services.values():
+        for url in (service.url, *(url for _, url in service.entry_urls)):
+            try:
+                own.check_not_self(check_url(url))
+            except BadServiceAddress as error:
+                raise ConfigError(f"--service {service.name}: {error}") from None
 
 
 @asynccontextmanager
@@ -221,11 +245,16 @@ async def _serve(
     stopping = anyio.Event()
     async with anyio.create_task_group() as tasks:
         await tasks.start(sync.run)
-        tasks.start_soon(peers.sweep_forever)
-        tasks.start_soon(bootstrapper.run)
-        tasks.start_soon(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
-        tasks.start_soon(report_load, state.load, sync.own, sync.publish_now)
-        tasks.start_soon(watch_loop_lag, sync.counts)
+        probes = partial(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
+        tasks.start_soon(supervise, "peer stream sweep", peers.sweep_forever)
+        tasks.start_soon(supervise, "bootstrap", bootstrapper.run)
+        tasks.start_soon(supervise, "service probes", probes)
+        tasks.start_soon(
+            supervise, "load reports", partial(report_load, state.load, sync.own, sync.publish_now)
+        )
+        tasks.start_soon(supervise, "loop lag watch", partial(watch_loop_lag, sync.counts))
+        # The HTTP server owns (and closes) the listener, so it cannot be restarted; its
+        # connections are contained one by one (serve_listener).
         tasks.start_soon(_serve_http, settings, state, listener, stopping)
         tasks.start_soon(_wait_for_signal, stopping)
         log.info("node %s listening on %s", host.peer_id, ", ".join(host.listen_addrs()))

@@ -1,8 +1,9 @@
 """AIComputingNode wire models (seed 003): request bodies and the ``data`` of answers.
 
-Field names and order follow the seed. Requests keep unknown fields (AICN clients send
-``wallet``, ``signature``, ``hash``… that the model verifies, not the node); the seed's
-required fields are checked, so a bad body is a clear 1001 instead of a model error.
+Field names and order follow the seed. Requests accept unknown fields (AICN clients send
+``wallet``, ``signature``, ``hash``…), but a model's API gets only the documented ones
+(``node.api.aicn.serving``); the seed's required fields are checked, so a bad body is a
+clear 1001 instead of a model error.
 """
 
 from enum import IntEnum

@@ -2,19 +2,27 @@
 
 from typing import Any
 
+from computemesh.registry.service_urls import service_url
 from computemesh.registry.services import LocalService
 from computemesh.registry.sync import TableSync
 
 
 def update_own(sync: TableSync, update: dict[str, Any]) -> None:
-    """Upsert services by name and set owner/role; publishes a new signed version at once."""
+    """Upsert services by name and set owner/role; publishes a new signed version at once.
+
+    The edge has checked each service's host and port (``service_urls``); a bad one
+    raises ``BadServiceAddress`` here before anything changes.
+    """
     own = sync.own
-    for service in update.get("service", []):
-        own.services[service["name"]] = LocalService(
+    services = [
+        LocalService(
             name=service["name"],
-            url=f"http://{service['host']}:{service['port']}",
+            url=service_url(service["host"], service["port"]),
             identity_group=tuple(service.get("identity_group", ())),
         )
+        for service in update.get("service", [])
+    ]
+    own.services.update({service.name: service for service in services})
     if update.get("owner") is not None:
         own.owner = update["owner"]
     if update.get("role") is not None:

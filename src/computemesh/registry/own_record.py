@@ -1,12 +1,16 @@
 """This node's own record: the one entry of the table it alone writes."""
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
-from computemesh.protocol.mesh import HardwareClaim, NodeClaims
+from computemesh.protocol.mesh import HardwareClaim, NodeClaims, ServiceClaim
 from computemesh.registry.services import LocalService
+
+log = logging.getLogger(__name__)
 
 TOMBSTONE_MIN_TTL_S = 60.0
 
@@ -46,12 +50,26 @@ class OwnRecord:
             addresses=self.addresses,
             public_address=self.public_address,
             role=self.role,
-            services=tuple(s.claim() for s in self.services.values()),
+            services=self._service_claims(),
             hardware=self.hardware,
             load=self.load,
             owner=self.owner,
             version=self.version,
         )
+
+    def _service_claims(self) -> tuple[ServiceClaim, ...]:
+        """Every service that can be claimed; one whose URL cannot is left out, logged.
+
+        The edges refuse such URLs; this keeps one that got past them (an older saved
+        file, a bug) from failing every new version of the record, and so the node.
+        """
+        claims = []
+        for service in self.services.values():
+            try:
+                claims.append(service.claim())
+            except (ConfigError, ValueError) as error:
+                log.warning("service %s left out of this node's record: %s", service.name, error)
+        return tuple(claims)
 
     def _tombstone(self, now: float) -> NodeClaims:
         return NodeClaims(

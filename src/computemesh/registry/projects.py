@@ -4,28 +4,34 @@ Each registered project/model is one service, named from the pair so every node
 derives the same name (``aicn-<hash>``), with identity groups ``project=…``, ``model=…``
 and ``type=…``: routing finds providers the way it finds any service. The exact API
 URL stays on the serving node; registrations are kept in ``aicn_projects.json`` in the
-data directory and come back on restart.
+data directory and come back on restart; one that no longer passes the checks of a new
+registration is skipped with a warning, and a file that is not a list of them is set
+aside (renamed ``….invalid-<time>``), so a bad file never stops a node.
 """
 
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
+from computemesh.protocol.aicn import ProjectRegistration
 from computemesh.protocol.mesh import ServiceClaim
 from computemesh.registry.own_record import OwnRecord
+from computemesh.registry.service_urls import BadServiceAddress, OwnEndpoints, check_url
 from computemesh.registry.services import LocalService
 from computemesh.registry.view import PeerRow
 
 log = logging.getLogger(__name__)
 FILE_NAME = "aicn_projects.json"
 SERVICE_PREFIX = "aicn-"
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SAVED_FIELDS = frozenset({"project", "model", "api", "type"})
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,9 @@ class ProjectModel:
     def service(self) -> LocalService:
         # The service points at the API's origin (what probes and /v1/_service use);
         # the exact API URL stays here, on the serving node.
-        parts = urlsplit(self.api)
         return LocalService(
             name=self.service_name,
-            url=f"{parts.scheme}://{parts.netloc}",
+            url=check_url(self.api).origin,
             identity_group=(f"project={self.project}", f"model={self.model}", f"type={self.type}"),
         )
 
@@ -68,11 +73,26 @@ def service_name(project: str, model: str) -> str:
     return SERVICE_PREFIX + digest[:24]
 
 
-def check_local_api(api: str) -> None:
-    """The API must be an http(s) URL on this machine (AICN checks the same)."""
-    parts = urlsplit(api)
-    if parts.scheme not in ("http", "https") or parts.hostname not in LOCAL_HOSTS:
-        raise ConfigError(f"api must be an http URL on this machine (127.0.0.1), got {api!r}")
+def check_local_api(api: str, own: OwnEndpoints | None = None) -> None:
+    """The API must be a usable http(s) URL on this machine (AICN checks the same), and
+    not on one of this node's own ports (``own``)."""
+    address = check_url(api)
+    if address.host not in LOCAL_HOSTS:
+        raise BadServiceAddress(f"api must be an http URL on this machine (127.0.0.1), got {api!r}")
+    if own is not None:
+        own.check_not_self(address)
+
+
+def _saved_model(entry: Any, own: OwnEndpoints | None) -> ProjectModel:
+    """One saved registration, checked as a new one would be (``ValueError`` if not)."""
+    if not isinstance(entry, dict) or set(entry) != SAVED_FIELDS:
+        raise ValueError(f"not an object with exactly {', '.join(sorted(SAVED_FIELDS))}")
+    registration = ProjectRegistration.model_validate(
+        {"project": entry["project"], "models": [{k: entry[k] for k in ("model", "api", "type")}]}
+    )
+    [model] = registration.models
+    check_local_api(model.api, own)
+    return ProjectModel(registration.project, model.model, model.api, int(model.type))
 
 
 class ProjectStore:
@@ -82,18 +102,41 @@ class ProjectStore:
         self.path = data_dir / FILE_NAME
         self.models: dict[str, ProjectModel] = {}
 
-    def load(self) -> "ProjectStore":
+    def load(self, own: OwnEndpoints | None = None) -> "ProjectStore":
+        """The saved registrations that still pass the checks (``own``: this node's ports)."""
         if not self.path.exists():
             return self
         try:
             entries = json.loads(self.path.read_text())
-            loaded = [ProjectModel(**entry) for entry in entries]
-        except (OSError, ValueError, TypeError) as error:
+        except OSError as error:
             raise ConfigError(
                 f"cannot read AI project registrations {self.path}: {error}"
-            ) from error
-        self.models = {m.service_name: m for m in loaded}
+            ) from None
+        except ValueError as error:
+            self._set_aside(f"not JSON ({error})")
+            return self
+        if not isinstance(entries, list):
+            self._set_aside(f"a JSON {type(entries).__name__}, not a list of registrations")
+            return self
+        for entry in entries:
+            try:
+                model = _saved_model(entry, own)
+            except (ValueError, TypeError, ConfigError) as error:
+                log.warning("skipping a saved AI project registration %r: %s", entry, error)
+                continue
+            self.models[model.service_name] = model
         return self
+
+    def _set_aside(self, why: str) -> None:
+        """Keep the unusable file for its operator, under a name no start reads again."""
+        aside = self.path.with_name(f"{self.path.name}.invalid-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            self.path.replace(aside)
+        except OSError as error:
+            raise ConfigError(f"{self.path} is {why} and cannot be moved aside: {error}") from None
+        log.warning(
+            "%s is %s: moved it to %s and started without registrations", self.path, why, aside
+        )
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

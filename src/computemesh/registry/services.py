@@ -3,12 +3,12 @@
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 import httpx
 
 from computemesh.errors import ConfigError
 from computemesh.protocol.mesh import ServiceClaim
+from computemesh.registry.service_urls import BadServiceAddress, check_url
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 3.0
@@ -38,11 +38,12 @@ class LocalService:
         return self.url
 
     def claim(self) -> ServiceClaim:
-        parts = urlsplit(self.url)
+        """What the signed record says of this service (``BadServiceAddress`` for a bad URL)."""
+        address = check_url(self.url)
         return ServiceClaim(
             name=self.name,
-            host=parts.hostname or "",
-            port=parts.port or (443 if parts.scheme == "https" else 80),
+            host=address.host,
+            port=address.port,
             identity_group=self.identity_group,
             status="online" if self.healthy else "unhealthy",
         )
@@ -53,8 +54,12 @@ def parse_services(specs: list[str], groups: list[str]) -> dict[str, LocalServic
     services: dict[str, LocalService] = {}
     for spec in specs:
         name, sep, url = spec.partition("=")
-        if not sep or not name or not _is_http_url(url):
+        if not sep or not name:
             raise ConfigError(f"--service must look like NAME=http://host:port, got {spec!r}")
+        try:
+            check_url(url)
+        except BadServiceAddress as error:
+            raise ConfigError(f"--service {name}: {error}") from None
         services[name] = LocalService(name=name, url=url.rstrip("/"))
     for spec in groups:
         name, sep, group = spec.partition(":")
@@ -94,17 +99,13 @@ def with_entries(
     return {**services, name: added}
 
 
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
 async def probe(client: httpx.AsyncClient, service: LocalService) -> bool:
     """Healthy when ``/health`` (or, lacking it, the root) answers below 500."""
     for path in ("/health", "/"):
         try:
             response = await client.get(service.url + path, timeout=PROBE_TIMEOUT_S)
-        except httpx.HTTPError as error:
+        # InvalidURL is no HTTPError: a URL httpx refuses is an unhealthy service too.
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             log.debug("service %s probe failed: %s", service.name, error)
             return False
         if response.status_code != 404:

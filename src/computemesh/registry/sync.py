@@ -16,6 +16,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,6 +30,7 @@ from computemesh.registry import records
 from computemesh.registry.observations import Observations
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.table import NodeTable, Outcome, apply, expire
+from computemesh.supervise import contain, supervise
 
 TOPIC = "computemesh/table/1"
 SYNC_PROTOCOL = "/computemesh/table-sync/1.0.0"
@@ -85,11 +87,16 @@ class TableSync:
             self.host.set_handler(SYNC_PROTOCOL, self._serve_exchange)
             await self.host.subscribe(TOPIC, self._on_gossip, self._is_valid)
             self.publish_now()
-            tasks.start_soon(self._publish_loop)
-            tasks.start_soon(self._expiry_loop)
-            tasks.start_soon(self._connect_loop)
-            tasks.start_soon(self._ping_loop)
-            tasks.start_soon(self._prune_loop)
+            # Supervised: a loop that raises is logged and restarted, never the end of
+            # the node (this task group is inside the node's).
+            for name, loop in (
+                ("record publishing", self._publish_loop),
+                ("record expiry", self._expiry_loop),
+                ("peer dialing", self._connect_loop),
+                ("pings", self._ping_loop),
+                ("peer pruning", self._prune_loop),
+            ):
+                tasks.start_soon(supervise, name, loop)
             task_status.started()
 
     def publish_now(self) -> None:
@@ -214,7 +221,9 @@ class TableSync:
             # One exchange per connection is enough (each side sends its table), so
             # only the side with the lower peer id starts it.
             if self.host.peer_id < peer:
-                self._tasks.start_soon(self._exchange, peer)
+                self._tasks.start_soon(
+                    contain, f"table exchange with {peer}", partial(self._exchange, peer)
+                )
 
     def _forget(self, peer: PeerId) -> None:
         self.observations.forget(peer)

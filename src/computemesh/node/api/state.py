@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from computemesh.config import NodeSettings
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.projects import ProjectStore
+from computemesh.registry.service_urls import OwnEndpoints
 from computemesh.registry.sync import TableSync
 from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
@@ -39,3 +40,13 @@ class NodeState:
     projects: ProjectStore
     usage: UsageMeter = field(default_factory=UsageMeter)
     """Tokens of the answers the OpenAI surface gave this node's clients."""
+
+    def own_endpoints(self) -> OwnEndpoints:
+        """Where this node listens: no service may point there."""
+        settings = self.settings
+        return OwnEndpoints.of(
+            settings.http_port,
+            self.sync.host.listen_addrs(),
+            settings.http_host,
+            settings.public_addr,
+        )

@@ -15,6 +15,8 @@ from computemesh.node.api.aicn.ipfs_upload import ipfs_api_base, upload
 from computemesh.node.api.aicn.proxy import proxy
 from computemesh.node.api.aicn.relay import call_peer, deadline, relay, stream
 from computemesh.node.api.aicn.serving import (
+    CHAT_FIELDS,
+    IMAGE_FIELDS,
     call_model,
     chat_data,
     ensure_stream,
@@ -72,7 +74,7 @@ async def chat_completion_proxy(body: ChatCompletionProxyRequest, state: State) 
 
 async def serve_chat(state: NodeState, body: ChatCompletionProxyRequest, until: float) -> Response:
     target = registered(state, body.project, body.model, ModelType.TEXT_TO_TEXT)
-    forwarded = await call_model(state, target, model_body(body), until)
+    forwarded = await call_model(state, target, model_body(body, CHAT_FIELDS), until)
     if body.stream:
         await ensure_stream(forwarded)
         return stream(forwarded, until)
@@ -117,7 +119,7 @@ async def serve_image(state: NodeState, body: ImageGenProxyRequest, until: float
     elsewhere = body.ipfs_node.rstrip("/") if body.ipfs_node else here
     if elsewhere != here:
         ipfs_api_base(elsewhere)  # refuse a bad URL before the model works for nothing
-    forwarded = await call_model(state, target, model_body(body), until)
+    forwarded = await call_model(state, target, model_body(body, IMAGE_FIELDS), until)
     store = images(state)
     choices = await store_images(state, forwarded, store, until)
     if elsewhere != here:

@@ -3,18 +3,23 @@
 A registration becomes services of this node's signed record at once (and is saved in
 the data directory); the lists are read from the node table, so they show what every
 node registered, not only what reached one collecting node as in AICN.
+
+Register and unregister are operator actions (a registration publishes a port of this
+machine to every peer), gated as ``/v1/dnt/_node`` is; a refusal is AICN's permission
+error, 1009, with HTTP 403.
 """
 
 import time
 from collections.abc import Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
 from computemesh.node.api.aicn.deps import is_self
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
 from computemesh.node.api.deps import State
+from computemesh.node.api.operator import require_operator
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import (
     Code,
@@ -28,6 +33,7 @@ from computemesh.registry import view
 from computemesh.registry.projects import Offer, ProjectModel, check_local_api, offers
 
 router = APIRouter(prefix="/api/v0", tags=["AICN"], route_class=AicnRoute)
+OPERATOR = [Depends(require_operator)]
 
 
 def _offers(state: NodeState, *, online_only: bool = True) -> list[Offer]:
@@ -35,21 +41,23 @@ def _offers(state: NodeState, *, online_only: bool = True) -> list[Offer]:
     return [offer for offer in found if offer.online or not online_only]
 
 
-@router.post("/ai/project/register")
+@router.post("/ai/project/register", dependencies=OPERATOR)
 async def register(body: ProjectRegistration, state: State) -> Response:
-    """Offer a project's models from this node (each ``api`` must be on this machine)."""
+    """Offer a project's models from this node (each ``api`` on this machine, not on the
+    node's own ports)."""
     models = [ProjectModel(body.project, m.model, m.api, int(m.type)) for m in body.models]
-    try:
-        for model in models:
-            check_local_api(model.api)
-    except ConfigError as error:
-        raise AicnError(Code.PARAMETER, str(error)) from error
+    own = state.own_endpoints()
+    for model in models:
+        try:
+            check_local_api(model.api, own)
+        except ConfigError as error:
+            raise AicnError(Code.PARAMETER, f"model {model.model!r}: {error}") from error
     _save(lambda: state.projects.register(state.sync.own, models))
     state.sync.publish_now()
     return ok()
 
 
-@router.post("/ai/project/unregister")
+@router.post("/ai/project/unregister", dependencies=OPERATOR)
 async def unregister(body: ProjectRequest, state: State) -> Response:
     """Withdraw every model of a project from this node."""
     if not any(m.project == body.project for m in state.projects.models.values()):

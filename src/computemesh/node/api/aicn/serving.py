@@ -1,8 +1,11 @@
 """Calling a model registered on this node: the serving end of chat and image calls.
 
-The model's API gets an OpenAI body (the AICN routing fields removed, anything else the
-client sent kept). Its answer becomes the seed's ``data``; a model that answers an error
-(HTTP status or AICN's ``code``) is code 1006. Images the model returns (PNG bytes, or
+The model's API gets an OpenAI body made of the fields AICN documents for the call and
+nothing else (``model``, ``messages`` of ``role`` and ``content``, ``stream``; for
+images ``model``, ``prompt``, ``n``, ``size``): these routes are peer-safe, and a peer
+must not be able to put whatever it likes into a request to a local API. Its answer
+becomes the seed's ``data``; a model that answers an error (HTTP status or AICN's
+``code``) is code 1006. Images the model returns (PNG bytes, or
 OpenAI's ``b64_json``/``url``) are stored under their CID and named in the answer.
 """
 
@@ -22,7 +25,13 @@ from computemesh.registry.projects import ProjectModel
 from computemesh.routing.errors import DeadlineExceeded, Unreachable
 from computemesh.routing.forwarder import Forwarded, Outbound, forward
 
-ROUTING_FIELDS = {"node_id", "project", "ipfs_node"}
+# pydantic ``include`` specs: the documented fields, messages reduced to theirs.
+CHAT_FIELDS: dict[str, Any] = {
+    "model": True,
+    "messages": {"__all__": {"role", "content"}},
+    "stream": True,
+}
+IMAGE_FIELDS: dict[str, Any] = {"model": True, "prompt": True, "n": True, "size": True}
 JSON_HEADERS = [("content-type", "application/json")]
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
@@ -40,8 +49,9 @@ def registered(state: NodeState, project: str, model: str, kind: ModelType) -> P
     return found
 
 
-def model_body(request: BaseModel) -> bytes:
-    return json.dumps(request.model_dump(exclude=ROUTING_FIELDS, mode="json")).encode()
+def model_body(request: BaseModel, fields: dict[str, Any]) -> bytes:
+    """The body for the model's API: only ``fields`` of the AICN request."""
+    return json.dumps(request.model_dump(include=fields, mode="json")).encode()
 
 
 async def call_model(

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from computemesh.protocol.mesh import ServiceClaim
+from computemesh.registry.service_urls import BadServiceAddress, check_host, check_port
 
 
 class OcfGpu(BaseModel):
@@ -60,13 +61,21 @@ class ServiceUpdate(BaseModel):
     port: int | str = Field(description="TCP port of the upstream (OCF sends a string)")
     identity_group: list[str] = Field(default_factory=list, max_length=64)
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            return check_host(value)
+        except BadServiceAddress as error:
+            raise ValueError(str(error)) from None
+
     @field_validator("port")
     @classmethod
     def _port(cls, value: int | str) -> int:
-        port = int(value) if isinstance(value, str) and value.isdigit() else value
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise ValueError("port must be a TCP port number between 1 and 65535")
-        return port
+        try:
+            return check_port(value)
+        except BadServiceAddress as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("identity_group")
     @classmethod

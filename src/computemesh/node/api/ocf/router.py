@@ -3,7 +3,7 @@
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, HTTPException
 
 from computemesh.node.api.deps import State
 from computemesh.node.api.ocf.adapter import peer_json
@@ -11,6 +11,7 @@ from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
 from computemesh.registry import view
 from computemesh.registry.node_entry import update_own, withdraw_own
+from computemesh.registry.service_urls import BadServiceAddress, ServiceAddress
 from computemesh.registry.sync import TOPIC
 
 # Read-only routes are peer-safe (served over /libp2p-http too); operator ones are not.
@@ -87,6 +88,7 @@ async def stats(state: State) -> dict[str, int]:
 async def post_node(state: State, update: NodeUpdate) -> OcfPeer:
     """Add or replace services (by name), or set owner and role, of this node's own entry."""
     fields = update.model_dump(exclude_unset=True)
+    await _refuse_self_pointing(state, update)
     if "service" in fields:  # a service sent without host (OCF's own example) gets the default
         fields["service"] = [service.model_dump() for service in update.service]
     update_own(state.sync, fields)
@@ -98,6 +100,17 @@ async def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dic
     """Remove this node's entry from the mesh (a signed tombstone); POST adds it back."""
     withdraw_own(state.sync)
     return {"status": "removed", "id": state.sync.host.peer_id}
+
+
+async def _refuse_self_pointing(state: State, update: NodeUpdate) -> None:
+    """A service on this node's own ports would let peers reach the node itself: 400."""
+    own = state.own_endpoints()
+    for service in update.service:
+        assert isinstance(service.port, int)  # the model's validator made it one
+        try:
+            await own.check_not_self_resolved(ServiceAddress("http", service.host, service.port))
+        except BadServiceAddress as error:
+            raise HTTPException(400, f"service {service.name}: {error}") from None
 
 
 def _own_row(state: State) -> OcfPeer:
