@@ -108,3 +108,19 @@ def test_listed_models_are_tagged_by_what_the_node_serves_them_for(
         else:
             answer = client.post("/v1/embeddings", json={"model": model, "input": "hi"})
         assert answer.status_code == 200, (model, answer.text)
+
+
+def test_values_the_node_would_refuse_with_400_are_the_seeds_422(
+    engine_node: LocalNode, make_client: MakeClient
+) -> None:
+    client: TestClient = make_client(ocf_head_url=[engine_node.url])
+    hot = {"model": CHAT_MODEL, "messages": HELLO, "temperature": 5}
+    assert httpx.post(f"{engine_node.url}/v1/chat/completions", json=hot).status_code == 400
+    for path, body in (
+        ("/v1/chat/completions", hot),
+        ("/v1/completions", {"model": CHAT_MODEL, "prompt": "x", "max_tokens": 0}),
+        ("/v1/embeddings", {"model": EMBEDDING_MODEL, "input": []}),
+    ):
+        response = client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"].startswith("invalid request: ")
