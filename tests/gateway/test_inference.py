@@ -95,7 +95,8 @@ def test_models_in_the_seed_shape(client: TestClient, wallet: Wallet) -> None:
     public = client.get("/api/models/public")
     assert public.status_code == 200
     by_id = {m["id"]: m for m in public.json()}
-    assert set(by_id) == {"tiny-chat", "tiny-embed"}  # the unhealthy service is left out
+    # Left out: the unhealthy service's model, and the one of a service that is not ``llm``.
+    assert set(by_id) == {"tiny-chat", "tiny-embed"}
     chat = by_id["tiny-chat"]
     assert chat == {
         "id": "tiny-chat",
@@ -108,6 +109,7 @@ def test_models_in_the_seed_shape(client: TestClient, wallet: Wallet) -> None:
         "huggingFaceId": None,
     }
     assert by_id["tiny-embed"]["huggingFaceId"] == "org/tiny"
+    assert by_id["tiny-embed"]["tags"] == ["embeddings"]
     assert client.get("/api/models").status_code == 401
     private = client.get("/api/models", headers=bearer(wallet.login(client)))
     assert private.json() == public.json()

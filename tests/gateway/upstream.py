@@ -178,14 +178,20 @@ def _peer(node_id: str) -> dict[str, Any]:
         "status": "online",
         "host": "127.0.0.1",
         "port": "8080",
-        "identity_group": ["model=tiny-chat"],
+        "identity_group": ["model=tiny-chat", "chat=tiny-chat"],
     }
-    embed = {**service, "name": "embed", "identity_group": ["model=tiny-embed", "hf=org/tiny"]}
+    # As a node's table has them: each model marked with what it serves, beside a
+    # service of another name (OCF's example), which a node's /v1/* routes never reach.
+    embed = {
+        **service,
+        "identity_group": ["model=tiny-embed", "embedding=tiny-embed", "hf=org/tiny"],
+    }
     down = {**service, "status": "unhealthy", "identity_group": ["model=down-model"]}
+    other = {**service, "name": "triteia", "identity_group": ["model=triteia-model"]}
     return {
         "id": node_id,
         "owner": "0x00000000000000000000000000000000000000aa",
-        "service": [service, embed, down],
+        "service": [service, embed, down, other],
         "hardware": {"gpus": [gpu], "host_memory": 1024},
         "connected": True,
         "status": "online",

@@ -78,6 +78,10 @@ class GatewaySettings(LayeredSettings):
     legacy_requires_key: bool = Field(
         default=False, description="require an API key on the legacy /v1/* routes too"
     )
+    accept_legacy_login_message: bool = Field(
+        default=False,
+        description="also accept OCF's fixed, replayable login message (during a migration)",
+    )
     key_rpm: int = Field(default=600, ge=0, description="requests per minute per API key; 0 = off")
     key_tpm: int = Field(default=200_000, ge=0, description="tokens per minute per API key")
     ip_rpm: int = Field(default=1200, ge=0, description="requests per minute per client IP")

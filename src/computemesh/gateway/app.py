@@ -102,7 +102,12 @@ async def build_state(settings: GatewaySettings) -> GatewayState:
         settings=settings,
         db=db,
         tokens=tokens,
-        login=LoginService(db, tokens, timedelta(seconds=settings.nonce_ttl)),
+        login=LoginService(
+            db,
+            tokens,
+            timedelta(seconds=settings.nonce_ttl),
+            accept_ocf_message=settings.accept_legacy_login_message,
+        ),
         keys=KeyService(db, settings.key_cache_ttl, announce),
         nodes=nodes,
         catalog=ModelCatalog(nodes, settings.chain_name, DEFAULT_PRICE),

@@ -11,8 +11,15 @@ def startup_warnings(settings: GatewaySettings) -> list[str]:
     warnings = []
     if not settings.legacy_requires_key:
         warnings.append(
-            "the legacy /v1/* routes serve anyone without an API key "
+            "the legacy /v1/* routes serve anyone without an API key, a bearer that is "
+            "no key of this gateway being anonymous there "
             "(set COMPUTEMESH_GATEWAY_LEGACY_REQUIRES_KEY=true to require one)"
+        )
+    if settings.accept_legacy_login_message:
+        warnings.append(
+            "logins signing OCF's fixed 'Welcome to OCF!' message are accepted: such a "
+            "signature can be replayed forever (each use is logged; turn "
+            "COMPUTEMESH_GATEWAY_ACCEPT_LEGACY_LOGIN_MESSAGE off once frontends use the nonce)"
         )
     if "*" in settings.cors_origins:
         warnings.append(

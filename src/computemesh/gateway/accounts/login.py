@@ -1,12 +1,19 @@
 """Wallet login: issue a single-use, expiring message; check its signature; find the user."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from computemesh.gateway.accounts import siwe
+from computemesh.gateway.accounts import ocf_message, siwe
 from computemesh.gateway.auth.tokens import TokenIssuer
 from computemesh.gateway.db import Database, LoginNonce, User
 from computemesh.gateway.errors import Unauthorized
+
+log = logging.getLogger(__name__)
+NO_MATCH = (
+    "signature does not match an outstanding login message for this address; "
+    "GET /api/auth/nonce?address=<address>&chain_id=<chain_id> for one, and sign its `message`"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +30,17 @@ class Session:
 
 
 class LoginService:
-    def __init__(self, db: Database, tokens: TokenIssuer, nonce_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        tokens: TokenIssuer,
+        nonce_ttl: timedelta,
+        accept_ocf_message: bool = False,
+    ) -> None:
         self._db = db
         self._tokens = tokens
         self._nonce_ttl = nonce_ttl
+        self._accept_ocf_message = accept_ocf_message
 
     async def challenge(self, address: str, chain_id: int, domain: str, uri: str) -> Challenge:
         """A fresh message for ``address`` (already checksummed) to sign."""
@@ -54,9 +68,25 @@ class LoginService:
             # Deleting is the single-use check: of two racing replays only one deletes it.
             if not await self._db.nonces.consume(issued.nonce):
                 break
-            user = await self._db.users.get_or_create(address)
-            return Session(token=self._tokens.issue(user.id, user.address), user=user)
-        raise Unauthorized("signature does not match an outstanding login message for this address")
+            return await self._session(address)
+        if ocf_message.signed_by(address, signature, chain_id):
+            return await self._ocf_login(address)
+        raise Unauthorized(NO_MATCH)
+
+    async def _ocf_login(self, address: str) -> Session:
+        """OCF's fixed message: refused, saying what to sign instead, unless migrating."""
+        if not self._accept_ocf_message:
+            raise Unauthorized(ocf_message.REFUSED)
+        log.warning(
+            "login of %s with OCF's fixed, replayable message accepted "
+            "(accept_legacy_login_message is on)",
+            address,
+        )
+        return await self._session(address)
+
+    async def _session(self, address: str) -> Session:
+        user = await self._db.users.get_or_create(address)
+        return Session(token=self._tokens.issue(user.id, user.address), user=user)
 
     async def profile(self, user_id: str) -> User:
         user = await self._db.users.get(user_id)

@@ -23,9 +23,16 @@ StateDep = Annotated[GatewayState, Depends(get_state)]
 
 
 def bearer(request: Request) -> str:
+    credentials = bearer_or_none(request)
+    if credentials is None:
+        raise Unauthorized("missing bearer credentials")
+    return credentials
+
+
+def bearer_or_none(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
-        raise Unauthorized("missing bearer credentials")
+        return None
     return credentials.strip()
 
 
@@ -42,10 +49,16 @@ async def key_principal(request: Request, state: StateDep) -> Principal:
 
 
 async def legacy_principal(request: Request, state: StateDep) -> Principal | None:
-    """The legacy /v1 routes are open as in the seed, unless configured to need a key."""
-    if not state.settings.legacy_requires_key and "authorization" not in request.headers:
-        return None
-    return await state.keys.resolve(bearer(request))
+    """The legacy /v1 routes are open as in the seed, unless configured to need a key.
+
+    Open, whatever the ``openai`` SDK sends as its (mandatory) API key is no
+    credential: a bearer that is not a key of this gateway is anonymous. A key of
+    this gateway is still metered to its owner, and a deactivated one still refused.
+    """
+    if state.settings.legacy_requires_key:
+        return await state.keys.resolve(bearer(request))
+    credentials = bearer_or_none(request)
+    return None if credentials is None else await state.keys.find(credentials)
 
 
 UserIdDep = Annotated[str, Depends(jwt_user)]

@@ -1,10 +1,12 @@
 """Request and response bodies of the gateway surface, in the seed's field names."""
 
 import re
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from computemesh.protocol import openai as wire
 
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -20,6 +22,15 @@ def storable(text: str) -> str:
 
 
 StorableText = Annotated[str, AfterValidator(storable)]
+
+
+def calendar_day(text: str | None) -> str | None:
+    """``text`` if it names a real day (``2026-02-30`` matches ``DAY`` but is none)."""
+    if text is not None:
+        date.fromisoformat(text)  # its ValueError is the validation error
+    return text
+
+
 # The largest chain id a wallet can name: JavaScript's safe integers (EIP-2294's bound
 # is near it), well inside the 64-bit column that stores it.
 MAX_CHAIN_ID = 2**53 - 1
@@ -101,23 +112,19 @@ class UsageOut(BaseModel):
     total_tokens: int
 
 
-class OpenAIRequest(BaseModel):
-    """The fields the gateway reads; everything else passes to the node untouched."""
+# The inference bodies are the nodes' own wire models (every parameter checked against
+# its range, unknown fields kept), so what a node would refuse with its 400 is refused
+# here first, with the seed's 422; the body is still forwarded as the client sent it.
+# The model name must also fit the usage table.
 
-    model_config = ConfigDict(extra="allow")
 
+class ChatRequest(wire.ChatCompletionRequest):
     model: StorableText = Field(min_length=1, max_length=200)
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
 
 
-class ChatRequest(OpenAIRequest):
-    messages: list[dict[str, Any]] = Field(min_length=1)
+class CompletionRequest(wire.CompletionRequest):
+    model: StorableText = Field(min_length=1, max_length=200)
 
 
-class CompletionRequest(OpenAIRequest):
-    prompt: str | list[Any]
-
-
-class EmbeddingRequest(OpenAIRequest):
-    input: str | list[Any]
+class EmbeddingRequest(wire.EmbeddingRequest):
+    model: StorableText = Field(min_length=1, max_length=200)

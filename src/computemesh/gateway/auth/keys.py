@@ -78,8 +78,16 @@ class KeyService:
 
     async def resolve(self, key: str) -> Principal:
         """The principal for an active key; Unauthorized for anything else."""
-        if not api_keys.looks_like_key(key):
+        principal = await self.find(key)
+        if principal is None:
             raise Unauthorized("invalid API key")
+        return principal
+
+    async def find(self, key: str) -> Principal | None:
+        """The principal for an active key, None for what is no key of this gateway;
+        Unauthorized for a key that was deactivated."""
+        if not api_keys.looks_like_key(key):
+            return None
         digest = api_keys.key_hash(key)
         now = time.monotonic()
         cached = self._cache.get(digest) if self._cache_trusted else None
@@ -87,7 +95,10 @@ class KeyService:
             principal = cached[1]
         else:
             generation = self._generation
-            principal = await self._lookup(key, digest)
+            found = await self._lookup(key, digest)
+            if found is None:
+                return None
+            principal = found
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
             if self._cache_ttl > 0 and self._cache_trusted and generation == self._generation:
@@ -96,10 +107,10 @@ class KeyService:
         self._last_used[principal.api_key_id] = datetime.now(UTC)
         return principal
 
-    async def _lookup(self, key: str, digest: str) -> Principal:
+    async def _lookup(self, key: str, digest: str) -> Principal | None:
         record = await self._db.keys.by_hash(digest)
         if record is None or not api_keys.matches(key, record.key_hash):
-            raise Unauthorized("invalid API key")
+            return None
         if not record.is_active:
             raise Unauthorized("API key is deactivated")
         return Principal(user_id=record.user_id, api_key_id=record.id)

@@ -1,5 +1,15 @@
-"""The seed's model list, built from a node's OCF table (``GET /v1/dnt/table``)."""
+"""The seed's model list, built from a node's OCF table (``GET /v1/dnt/table``).
 
+Only what the gateway can forward is listed: models of online ``llm`` services, the
+one service a node's ``/v1/*`` routes reach (a service of another name, OCF's
+``triteia`` say, is reachable only through the node's own service forwarding). Each
+model is tagged by what it answers, from the marks a node gives it beside ``model=X``:
+``chat=X`` is ``text-generation``, ``embedding=X`` is ``embeddings``. A model nobody
+marked (an upstream whose operator said nothing) may be asked anything, so it keeps
+the seed's ``text-generation``.
+"""
+
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -9,6 +19,11 @@ from computemesh.gateway.upstream.client import NodeClient
 
 TABLE_PATH = "/v1/dnt/table"
 CACHE_S = 2.0  # model lists are read often and change slowly
+# The node's names (``routing.catalog``, which the gateway reaches over HTTP only).
+LLM_SERVICE = "llm"
+MODEL_KEY = "model"
+TAG_OF_MARK = {"chat": "text-generation", "embedding": "embeddings"}
+UNMARKED_TAGS = ("text-generation",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +55,34 @@ class ModelCatalog:
 
 
 def models_from_table(table: object, blockchain: str, price: str) -> list[ModelInfo]:
-    """One entry per model id, from the first online service that offers it."""
+    """One entry per model id, described by the first online ``llm`` service offering it,
+    tagged with what any of them serves."""
     seen: dict[str, ModelInfo] = {}
     peers = table.values() if isinstance(table, dict) else []
     for peer in peers:
         if not isinstance(peer, dict):
             continue
         for service in peer.get("service") or []:
-            if not isinstance(service, dict) or service.get("status", "online") != "online":
+            if not _forwardable(service):
                 continue
             for info in _offered(peer, service, blockchain, price):
-                seen.setdefault(info.id, info)
+                seen[info.id] = _merged(seen.get(info.id), info)
     return list(seen.values())
+
+
+def _forwardable(service: object) -> bool:
+    return (
+        isinstance(service, dict)
+        and service.get("name") == LLM_SERVICE
+        and service.get("status", "online") == "online"
+    )
+
+
+def _merged(seen: ModelInfo | None, offered: ModelInfo) -> ModelInfo:
+    if seen is None:
+        return offered
+    tags = seen.tags + [tag for tag in offered.tags if tag not in seen.tags]
+    return dataclasses.replace(seen, tags=tags)
 
 
 def _offered(
@@ -67,11 +98,16 @@ def _offered(
             author=str(peer.get("owner") or ""),
             blockchain=blockchain,
             price=groups.get("price", price),
-            tags=[_tag(str(service.get("name", "")))],
+            tags=_tags(entries, model),
             hugging_face_id=groups.get("hf"),
         )
-        for model in _values(entries, "model")
+        for model in _values(entries, MODEL_KEY)
     ]
+
+
+def _tags(entries: list[Any], model: str) -> list[str]:
+    tags = [tag for mark, tag in TAG_OF_MARK.items() if model in _values(entries, mark)]
+    return tags or list(UNMARKED_TAGS)
 
 
 def _values(entries: list[Any], key: str) -> list[str]:
@@ -91,7 +127,3 @@ def _device(peer: dict[str, Any], service: dict[str, Any]) -> str:
     if not names:
         return "CPU"
     return ", ".join(f"{count}x {name}" for name, count in names.most_common())
-
-
-def _tag(service_name: str) -> str:
-    return "embeddings" if "embed" in service_name.lower() else "text-generation"

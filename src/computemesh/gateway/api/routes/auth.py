@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from computemesh.gateway.accounts import siwe
 from computemesh.gateway.api.deps import IpLimited, StateDep, UserIdDep, admit_login_message
@@ -14,7 +14,6 @@ from computemesh.gateway.api.schemas import (
     NonceOut,
     UserOut,
 )
-from computemesh.gateway.errors import Unauthorized
 
 router = APIRouter(tags=["auth"])
 
@@ -60,5 +59,6 @@ async def profile(user_id: UserIdDep, state: StateDep, _: IpLimited) -> UserOut:
 def _checksum(address: str) -> str:
     checksummed = siwe.checksum(address)
     if checksummed is None:
-        raise Unauthorized("not an Ethereum address (bad EIP-55 checksum?)")
+        # Bad input, not bad credentials: the seed's validation status and wording.
+        raise HTTPException(422, "invalid request: address: not an Ethereum address")
     return checksummed

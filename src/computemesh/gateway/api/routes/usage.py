@@ -3,9 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from computemesh.gateway.api.deps import IpLimited, StateDep, UserIdDep
-from computemesh.gateway.api.schemas import DAY, UsageOut, UsageRow
+from computemesh.gateway.api.schemas import DAY, UsageOut, UsageRow, calendar_day
 
 router = APIRouter(tags=["usage"])
 
@@ -15,8 +16,12 @@ async def usage(
     user_id: UserIdDep,
     state: StateDep,
     _: IpLimited,
-    since: Annotated[str | None, Query(pattern=DAY, description="first UTC day")] = None,
-    until: Annotated[str | None, Query(pattern=DAY, description="last UTC day")] = None,
+    since: Annotated[
+        str | None, Query(pattern=DAY, description="first UTC day"), AfterValidator(calendar_day)
+    ] = None,
+    until: Annotated[
+        str | None, Query(pattern=DAY, description="last UTC day"), AfterValidator(calendar_day)
+    ] = None,
 ) -> UsageOut:
     # This replica's pending records go first, so a caller sees its own requests.
     await state.recorder.flush()
