@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from computemesh.gateway.db.engine import build_engine, is_sqlite, shown
+from computemesh.gateway.db.engine import build_engine, check_sqlite_file, is_sqlite, shown
 from computemesh.gateway.db.faults import describe
 from computemesh.gateway.db.keys import KeyStore
 from computemesh.gateway.db.migrate import current_revision, head_revision, upgrade
@@ -28,6 +28,7 @@ class Database:
         """
         try:
             if is_sqlite(self.url):
+                check_sqlite_file(self.url)
                 await upgrade(self.engine)
                 return
             current = await current_revision(self.engine)

@@ -1,5 +1,6 @@
 """Build the async engine from a URL; SQLite gets the pragmas that make it a fair server store."""
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event
@@ -19,6 +20,19 @@ def is_sqlite(url: str) -> bool:
 def shown(url: str) -> str:
     """The URL as it may be printed: the password hidden."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def check_sqlite_file(url: str) -> None:
+    """Open the SQLite file once with the standard driver; ``sqlite3.Error`` if it cannot be.
+
+    aiosqlite's worker thread outlives a failed connect and, when the event loop has
+    closed meanwhile, prints a traceback; a file that cannot be opened is caught here
+    before that thread exists.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    sqlite3.connect(database).close()
 
 
 def build_engine(url: str) -> AsyncEngine:
