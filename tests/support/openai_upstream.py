@@ -8,6 +8,8 @@
 - ``/echo/...`` returns what arrived (method, path, query, headers, body size).
 - ``/api/v0/add`` and ``/ipfs/<cid>`` behave like a small kubo node (raw CIDv1 blocks).
 - ``--fail`` makes every request under ``/v1`` answer 500.
+- ``--post-only`` makes ``GET /health`` and ``GET /`` answer 500, as a model API that
+  serves nothing but its POST route does (AICN's are often so).
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
   has a real throughput limit for routing benches.
 - ``POST /v1/images/generations`` draws ``n`` small PNGs from the prompt: the PNG
@@ -42,9 +44,10 @@ class Upstream:
         self.abandoned = 0  # requests whose caller left before the answer was ready
 
     def app(self) -> Starlette:
+        root = [Route("/health", self.broken), Route("/", self.broken)]
         return Starlette(
             routes=[
-                Route("/health", self.health),
+                *(root if self.args.post_only else [Route("/health", self.health)]),
                 Route("/stats", self.stats),
                 Route("/v1/models", self.models),
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -57,6 +60,9 @@ class Upstream:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": self.args.name})
+
+    async def broken(self, request: Request) -> Response:
+        return Response("Internal Server Error", status_code=500)
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse({"abandoned": self.abandoned})
@@ -193,6 +199,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chunk-delay", type=float, default=0.01)
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--post-only", action="store_true")
     return parser.parse_args(argv)
 
 

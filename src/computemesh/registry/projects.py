@@ -43,12 +43,14 @@ class ProjectModel:
 
     def service(self) -> LocalService:
         # The service points at the API's origin (what probes and /v1/_service use);
-        # the exact API URL stays here, on the serving node.
+        # the exact API URL stays here, on the serving node. A model API often serves
+        # only its POST route, so it is alive while it answers at all.
         parts = urlsplit(self.api)
         return LocalService(
             name=self.service_name,
             url=f"{parts.scheme}://{parts.netloc}",
             identity_group=(f"project={self.project}", f"model={self.model}", f"type={self.type}"),
+            alive_if_answers=True,
         )
 
 
@@ -61,6 +63,7 @@ class Offer:
     model: str
     type: int
     online: bool
+    status: str = "online"  # the model's own state, as its node's probe found it
 
 
 def service_name(project: str, model: str) -> str:
@@ -143,4 +146,5 @@ def _offer(row: PeerRow, claim: ServiceClaim) -> Offer | None:
     if not project or not model or claim.name != service_name(project, model):
         return None
     online = row.online and claim.status == "online"
-    return Offer(row.claims.peer_id, project, model, int(kind) if kind.isdigit() else 0, online)
+    kind_number = int(kind) if kind.isdigit() else 0
+    return Offer(row.claims.peer_id, project, model, kind_number, online, claim.status)
