@@ -17,7 +17,7 @@ from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
 from computemesh.node.api.aicn.deps import is_self
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
-from computemesh.node.api.aicn.query import get_params
+from computemesh.node.api.aicn.query import documented, get_params
 from computemesh.node.api.deps import State
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import (
@@ -101,7 +101,7 @@ async def projects_list(state: State) -> Response:
     return ok(_projects(state))
 
 
-@router.get("/ai/projects/list")
+@router.get("/ai/projects/list", openapi_extra=documented("number"))
 async def projects_list_newer(request: Request, state: State) -> Response:
     """AICN v0.1.8+: the same list, ``?number=`` at most (default 100)."""
     query = await get_params(request, ListQuery)
@@ -118,7 +118,7 @@ async def projects_models(body: ProjectRequest, state: State) -> Response:
     return ok(_models(state, body.project))
 
 
-@router.get("/ai/projects/models")
+@router.get("/ai/projects/models", openapi_extra=documented("project", "number"))
 async def projects_models_newer(request: Request, state: State) -> Response:
     """AICN v0.1.8+: ``?project=…&number=…`` (default 100)."""
     query = await get_params(request, ProjectQuery)
@@ -136,7 +136,7 @@ async def projects_peers(body: ProjectModelRequest, state: State) -> Response:
     return ok(sorted({o.peer for o in found if (o.project, o.model) == (body.project, body.model)}))
 
 
-@router.get("/ai/projects/peers")
+@router.get("/ai/projects/peers", openapi_extra=documented("project", "model", "number"))
 async def projects_peers_newer(request: Request, state: State) -> Response:
     """AICN v0.1.3+'s objects for ``?project=…&model=…&number=…`` (default 20, at most 100).
 

@@ -6,7 +6,7 @@ the seed's 1001 in either form.
 """
 
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
@@ -35,3 +35,21 @@ async def get_params(request: Request, model: type[Params]) -> Params:
             for problem in error.errors()
         )
         raise AicnError(Code.PARAMETER, f"invalid parameters: {problems}") from error
+
+
+def documented(*names: str) -> dict[str, Any]:
+    """OpenAPI's description of the query a GET route reads with ``get_params``
+    (``number`` optional, the names required)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": name != "number",
+                "schema": {"type": "integer", "minimum": 0}
+                if name == "number"
+                else {"type": "string"},
+            }
+            for name in names
+        ]
+    }
