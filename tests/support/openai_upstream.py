@@ -5,11 +5,11 @@
 - ``POST /v1/chat/completions`` answers after ``latency`` s; with ``"stream": true``
   it sends ``max_tokens`` SSE chunks ``chunk_delay`` s apart, then ``data: [DONE]``.
 - ``GET /v1/models`` lists ``--model`` ids; ``GET /health`` is healthy.
+- ``--post-only`` makes ``GET /health`` and ``GET /`` answer 500, as a model API that
+  serves nothing but its POST route does (AICN's are often so).
 - ``/echo/...`` returns what arrived (method, path, query, headers, body size).
 - ``/api/v0/add`` and ``/ipfs/<cid>`` behave like a small kubo node (raw CIDv1 blocks).
 - ``--fail`` makes every request under ``/v1`` answer 500.
-- ``--post-only`` makes ``GET /health`` and ``GET /`` answer 500, as a model API that
-  serves nothing but its POST route does (AICN's are often so).
 - ``--capacity N`` serves at most N requests at once (others queue), so a provider
   has a real throughput limit for routing benches.
 - ``POST /v1/images/generations`` draws ``n`` small PNGs from the prompt: the PNG
@@ -197,9 +197,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--chunk-delay", type=float, default=0.01)
+    parser.add_argument("--post-only", action="store_true")
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--fail", action="store_true")
-    parser.add_argument("--post-only", action="store_true")
     return parser.parse_args(argv)
 
 

@@ -43,14 +43,13 @@ class ProjectModel:
 
     def service(self) -> LocalService:
         # The service points at the API's origin (what probes and /v1/_service use);
-        # the exact API URL stays here, on the serving node. A model API often serves
-        # only its POST route, so it is alive while it answers at all.
+        # the exact API URL stays here, on the serving node.
         parts = urlsplit(self.api)
         return LocalService(
             name=self.service_name,
             url=f"{parts.scheme}://{parts.netloc}",
             identity_group=(f"project={self.project}", f"model={self.model}", f"type={self.type}"),
-            alive_if_answers=True,
+            alive_if_answers=True,  # a model API often serves nothing but its POST route
         )
 
 
