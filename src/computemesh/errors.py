@@ -38,6 +38,10 @@ class DialError(MeshError):
     """A connection to a peer could not be made."""
 
 
+class InvalidAddress(DialError):
+    """What was given to dial is not a multiaddr ending in ``/p2p/<peer id>``."""
+
+
 class MembershipError(MeshError):
     """A peer did not prove it holds the network secret."""
 

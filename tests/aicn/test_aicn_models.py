@@ -39,7 +39,9 @@ def test_projects_chat_proxy_and_host_info(
     assert wait_until(lambda: sees_peers(client_a, [b.peer_id, c.peer_id]), CONVERGE_S)
     assert client_a.projects() == [PROJECT]
     assert client_a.models(PROJECT) == [MODEL]
-    assert client_a.project_peer(b.peer_id) == [{"project": PROJECT, "models": [MODEL]}]
+    assert client_a.project_peer(b.peer_id) == [
+        {"project": PROJECT, "models": [MODEL], "status": {MODEL: "online"}}
+    ]
     assert client_a.models("NoSuchProject") == []
 
     # chat/completion on B, from A: the seed's data.

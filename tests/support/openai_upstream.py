@@ -5,6 +5,8 @@
 - ``POST /v1/chat/completions`` answers after ``latency`` s; with ``"stream": true``
   it sends ``max_tokens`` SSE chunks ``chunk_delay`` s apart, then ``data: [DONE]``.
 - ``GET /v1/models`` lists ``--model`` ids; ``GET /health`` is healthy.
+- ``--post-only`` makes ``GET /health`` and ``GET /`` answer 500, as a model API that
+  serves nothing but its POST route does (AICN's are often so).
 - ``/echo/...`` returns what arrived (method, path, query, headers, body size).
 - Like llama-server, answers to a request with an ``Origin`` carry CORS headers of
   their own (that origin, with credentials), which a node must not pass on.
@@ -53,9 +55,10 @@ class Upstream:
         self.abandoned = 0  # requests whose caller left before the answer was ready
 
     def app(self) -> Starlette:
+        root = [Route("/health", self.broken), Route("/", self.broken)]
         return Starlette(
             routes=[
-                Route("/health", self.health),
+                *(root if self.args.post_only else [Route("/health", self.health)]),
                 Route("/stats", self.stats),
                 Route("/v1/models", self.models),
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -68,6 +71,9 @@ class Upstream:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": self.args.name})
+
+    async def broken(self, request: Request) -> Response:
+        return Response("Internal Server Error", status_code=500)
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse({"abandoned": self.abandoned})
@@ -202,6 +208,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--chunk-delay", type=float, default=0.01)
+    parser.add_argument("--post-only", action="store_true")
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--echo-request", action="store_true")

@@ -12,6 +12,7 @@ from computemesh import __version__
 from computemesh.body_limit import BodyLimit
 from computemesh.errors import InvalidRequestError
 from computemesh.node.api import aicn
+from computemesh.node.api.aicn import envelope as aicn_envelope
 from computemesh.node.api.body_limit import BodyTooLarge
 from computemesh.node.api.cors import Cors
 from computemesh.node.api.forward.errors import (
@@ -97,6 +98,8 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     """OCF's error shape ``{"error": "<message>"}``, except on the OpenAI surface's paths."""
     assert isinstance(error, StarletteHTTPException)
+    if aicn_envelope.is_aicn_path(request.url.path):
+        return aicn_envelope.http_failure(request, error)
     if openai_errors.is_openai_path(request.url.path):
         return openai_errors.http_error(error.status_code, str(error.detail), error.headers)
     return JSONResponse(

@@ -23,7 +23,7 @@ from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.tools.anyio_service import background_trio_service
 from multiaddr import Multiaddr
 
-from computemesh.errors import DialError, MeshError
+from computemesh.errors import DialError, InvalidAddress, MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p import listen_ports, workarounds
 from computemesh.p2p.dial_guard import DialGuard
@@ -392,7 +392,7 @@ def _peer_info(addr: str) -> PeerInfo:
     try:
         return info_from_p2p_addr(Multiaddr(addr))
     except Exception as error:
-        raise DialError(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
+        raise InvalidAddress(f"not a dialable multiaddr with /p2p/<peer id>: {addr!r}") from error
 
 
 def _remote_host(conn: INetConn) -> str | None:

@@ -9,9 +9,22 @@ clear 1001 instead of a model error.
 from enum import IntEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+def _strict_flag(value: object) -> object:
+    """A JSON boolean; null is false (Go's decoder leaves it so), anything else refused."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_strict_flag)]
+Number = Annotated[int, Field(ge=0, le=10_000)]
 
 
 class Code(IntEnum):
@@ -82,6 +95,24 @@ class ProjectModelRequest(_Request):
     model: Name
 
 
+class ListQuery(_Request):
+    """The query of AICN v0.2's ``GET /ai/projects/list``: ``number`` caps it (0: default)."""
+
+    number: Number = 0
+
+
+class ProjectQuery(ListQuery):
+    """``GET /ai/projects/models?project=…&number=…``."""
+
+    project: Name
+
+
+class ProjectModelQuery(ProjectQuery):
+    """``GET /ai/projects/peers?project=…&model=…&number=…``."""
+
+    model: Name
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -95,7 +126,7 @@ class ChatCompletionProxyRequest(_Request):
     project: Name
     model: Name
     messages: Annotated[list[Message], Field(min_length=1)]
-    stream: bool = False
+    stream: Flag = False
 
 
 class ChatCompletionRequest(ChatCompletionProxyRequest):
@@ -148,6 +179,20 @@ class ImageData(BaseModel):
 class ProjectModels(BaseModel):
     project: str
     models: list[str]
+    status: dict[str, str] = Field(
+        default_factory=dict, description="each model's state: online or unhealthy"
+    )
+
+
+class ProjectPeer(BaseModel):
+    """One node of AICN v0.1.3+'s ``ai/projects/peers`` objects, plus its model's state."""
+
+    node_id: str
+    connectivity: int = Field(description="1 connected (or this node), 0 not connected")
+    latency: int = Field(description="round trip in microseconds, 0 when unknown")
+    Idle: int = Field(description="requests in flight on that node (AICN: on that model)")
+    cid: str = Field(default="", description="AICN's container id; computemesh has none")
+    status: str = Field(description="online, or unhealthy when its model API is down")
 
 
 class SwarmPeer(BaseModel):

@@ -54,6 +54,7 @@ class ProjectModel:
             name=self.service_name,
             url=check_url(self.api).origin,
             identity_group=(f"project={self.project}", f"model={self.model}", f"type={self.type}"),
+            alive_if_answers=True,  # a model API often serves nothing but its POST route
         )
 
 
@@ -66,6 +67,7 @@ class Offer:
     model: str
     type: int
     online: bool
+    status: str = "online"  # the model's own state, as its node's probe found it
 
 
 def service_name(project: str, model: str) -> str:
@@ -186,4 +188,5 @@ def _offer(row: PeerRow, claim: ServiceClaim) -> Offer | None:
     if not project or not model or claim.name != service_name(project, model):
         return None
     online = row.online and claim.status == "online"
-    return Offer(row.claims.peer_id, project, model, int(kind) if kind.isdigit() else 0, online)
+    kind_number = int(kind) if kind.isdigit() else 0
+    return Offer(row.claims.peer_id, project, model, kind_number, online, claim.status)

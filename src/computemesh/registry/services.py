@@ -21,6 +21,10 @@ class LocalService:
     ``entry_urls`` sends requests that match one identity-group entry (``model=X``) to
     a URL of its own: a local engine runs one server per model, while the mesh sees
     one service ``llm`` with every ``model=`` entry. Anything else goes to ``url``.
+
+    ``alive_if_answers`` judges the upstream by whether it answers at all: some model APIs
+    (AICN's, often POST-only) answer 404/405/500 to ``GET /health`` and ``GET /`` while
+    serving their one POST route well.
     """
 
     name: str
@@ -28,6 +32,7 @@ class LocalService:
     identity_group: tuple[str, ...] = ()
     healthy: bool = True
     entry_urls: tuple[tuple[str, str], ...] = ()
+    alive_if_answers: bool = False
 
     def url_for(self, fields: Mapping[str, str]) -> str:
         """The base URL for a request carrying ``fields`` (``{"model": ...}``)."""
@@ -100,7 +105,8 @@ def with_entries(
 
 
 async def probe(client: httpx.AsyncClient, service: LocalService) -> bool:
-    """Healthy when ``/health`` (or, lacking it, the root) answers below 500."""
+    """Healthy when ``/health`` (or, lacking it, the root) answers below 500; with
+    ``alive_if_answers``, when it answers anything (refused or silent is down)."""
     for path in ("/health", "/"):
         try:
             response = await client.get(service.url + path, timeout=PROBE_TIMEOUT_S)
@@ -108,6 +114,8 @@ async def probe(client: httpx.AsyncClient, service: LocalService) -> bool:
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             log.debug("service %s probe failed: %s", service.name, error)
             return False
+        if service.alive_if_answers:
+            return True
         if response.status_code != 404:
             return response.status_code < 500
     return True

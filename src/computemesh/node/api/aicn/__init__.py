@@ -3,6 +3,7 @@
 - ``envelope``: the ``{code, message, data}`` answer, the seed's codes, ``AicnRoute``
 - ``info``: ``/id``, ``/peers``, ``/peer``, ``/host/info``, ``/swarm/*``, ``/pubsub/peers``
 - ``projects``: ``/ai/project/*`` registrations and ``/ai/projects/*`` lists
+- ``newer_lists``: the lists' GET forms of AICN v0.1.8+; ``generations``: its answers
 - ``models``: ``/chat/completion``, ``/image/gen`` (+ ``/proxy``), ``/ipfs/<cid>``
 - ``serving``: calling a model registered on this node; ``content``: the CID store
 - ``relay``: calls to a peer over ``/libp2p-http``; ``proxy``: routing with retry
@@ -13,7 +14,13 @@ serve only this node's own answers.
 
 from fastapi import APIRouter
 
-from computemesh.node.api.aicn import info, models, projects
+from computemesh.node.api.aicn import info, models, newer_lists, projects
 
 peer_routers: list[APIRouter] = [info.peer_router, models.peer_router, models.content_router]
-routers: list[APIRouter] = [*peer_routers, info.router, projects.router, models.router]
+routers: list[APIRouter] = [
+    *peer_routers,
+    info.router,
+    projects.router,
+    newer_lists.router,
+    models.router,
+]

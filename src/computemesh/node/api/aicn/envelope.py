@@ -30,6 +30,8 @@ from computemesh.routing.errors import (
 )
 
 log = logging.getLogger(__name__)
+API_PREFIX = "/api/v0"
+ENVELOPE_KEYS = frozenset({"code", "message", "data"})
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 _STATUS = {
@@ -55,16 +57,45 @@ class AicnError(Exception):
         self.status = status or _STATUS.get(code, 500)
 
 
-def ok(data: BaseModel | list[Any] | dict[str, Any] | None = None) -> JSONResponse:
-    """``{"code": 0, "message": "ok"}``, with ``data`` when there is some."""
+def ok(
+    data: BaseModel | list[Any] | dict[str, Any] | None = None,
+    top: BaseModel | dict[str, Any] | None = None,
+) -> JSONResponse:
+    """``{"code": 0, "message": "ok"}``, with ``data`` when there is some.
+
+    ``top`` are the fields AICN v0.1.8+ answers at the top level (``choices``, ``peer_id``…):
+    they go beside the envelope for its clients, never over ``code``, ``message`` or ``data``.
+    """
     body: dict[str, Any] = {"code": 0, "message": "ok"}
     if data is not None:
         body["data"] = data.model_dump() if isinstance(data, BaseModel) else data
+    newer = top.model_dump() if isinstance(top, BaseModel) else top or {}
+    body.update({key: value for key, value in newer.items() if key not in ENVELOPE_KEYS})
     return JSONResponse(body)
 
 
 def failure(error: AicnError) -> JSONResponse:
     return JSONResponse({"code": int(error.code), "message": str(error)}, status_code=error.status)
+
+
+def is_aicn_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def http_failure(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """A 404 or 405 under ``/api/v0`` (no such route, wrong method) in the envelope."""
+    where = f"{request.method} {request.url.path}"
+    if error.status_code == 404:
+        message = f"no AICN endpoint {where}"
+    elif error.status_code == 405:
+        headers = {key.lower(): value for key, value in (error.headers or {}).items()}
+        allowed = headers.get("allow", "")
+        message = f"method not allowed: {where}" + (f"; use {allowed}" if allowed else "")
+    else:
+        message = str(error.detail)
+    answer = failure(AicnError(Code.PARAMETER, message, error.status_code))
+    answer.headers.update(error.headers or {})
+    return answer
 
 
 def as_aicn_error(error: Exception) -> AicnError:

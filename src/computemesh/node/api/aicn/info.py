@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Depends, Request, Response
 
 from computemesh import __version__
-from computemesh.errors import DialError
+from computemesh.errors import DialError, InvalidAddress
 from computemesh.hardware.host_info import host_info
 from computemesh.ids import PeerId
 from computemesh.node.api.aicn.deps import target_node
@@ -68,7 +68,8 @@ async def peer(body: NodeRequest, request: Request, state: State) -> Response:
     """Any node's PeerInfo, asked of that node."""
     target = target_node(state, request, body.node_id)
     if target is None:
-        return ok(own_peer_info(state))
+        info = own_peer_info(state)
+        return ok(info, top=info)
     until = deadline(state)
     forwarded = await call_peer(state, target, "/api/v0/id", None, until)
     try:
@@ -77,7 +78,8 @@ async def peer(body: NodeRequest, request: Request, state: State) -> Response:
         await forwarded.aclose()
     if forwarded.status != 200:
         raise AicnError(Code.ROUTING, f"node {target} did not answer its PeerInfo")
-    return ok(PeerInfo.model_validate_json(answer))
+    info = PeerInfo.model_validate_json(answer)
+    return ok(info, top=info)
 
 
 @peer_router.post("/host/info")
@@ -92,7 +94,8 @@ async def host(body: NodeRequest, request: Request, state: State) -> Response:
             ),
             until,
         )
-    return ok(await _own_host_info(state))
+    info = await _own_host_info(state)
+    return ok(info, top=info)
 
 
 async def _own_host_info(state: NodeState) -> HostInfo:
@@ -106,8 +109,9 @@ async def _own_host_info(state: NodeState) -> HostInfo:
 
 
 @router.post("/swarm/peers", response_model=list[SwarmPeer])
+@router.get("/swarm/peers", response_model=list[SwarmPeer])
 async def swarm_peers(state: State) -> list[SwarmPeer]:
-    """Open connections (bare list, as in the seed)."""
+    """Open connections (bare list, as in the seed; GET since AICN v0.1.8)."""
     observations = state.sync.observations
     return [
         SwarmPeer(
@@ -129,8 +133,9 @@ def _go_duration(milliseconds: float | None) -> str:
 
 
 @router.post("/swarm/addrs", response_model=list[SwarmAddrs])
+@router.get("/swarm/addrs", response_model=list[SwarmAddrs])
 async def swarm_addrs(state: State) -> list[SwarmAddrs]:
-    """Known addresses of this node and of every peer it knows (bare list)."""
+    """Known addresses of this node and of every peer it knows (bare list; GET too)."""
     host = state.sync.host
     known = [SwarmAddrs(peer=host.peer_id, addrs=host.listen_addrs())]
     return known + [SwarmAddrs(peer=p, addrs=host.peer_addrs(p)) for p in host.known_peers()]
@@ -141,6 +146,8 @@ async def swarm_connect(body: NodeAddressRequest, state: State) -> Response:
     """Dial a node (operator only: loopback or the admin token)."""
     try:
         await state.sync.host.dial(body.node_addr)
+    except InvalidAddress as error:
+        raise AicnError(Code.PARAMETER, str(error)) from error
     except DialError as error:
         raise AicnError(Code.ROUTING, str(error)) from error
     return ok()
@@ -164,6 +171,7 @@ def _peer_of(node_addr: str) -> PeerId:
 
 
 @router.post("/pubsub/peers", response_model=list[str])
+@router.get("/pubsub/peers", response_model=list[str])
 async def pubsub_peers(state: State) -> list[Any]:
     """Peers subscribed to the node-table topic, as far as this node knows (bare list)."""
     return list(state.sync.host.topic_peers(TOPIC))

@@ -11,6 +11,7 @@ from computemesh.ids import PeerId
 from computemesh.node.api.aicn.content import ContentStore, sniff
 from computemesh.node.api.aicn.deps import own_url, target_node
 from computemesh.node.api.aicn.envelope import AicnError, AicnRoute, ok
+from computemesh.node.api.aicn.generations import chat_answer, image_format, newer_images
 from computemesh.node.api.aicn.ipfs_upload import ipfs_api_base, upload
 from computemesh.node.api.aicn.proxy import proxy
 from computemesh.node.api.aicn.relay import call_peer, deadline, relay, stream
@@ -78,13 +79,14 @@ async def serve_chat(state: NodeState, body: ChatCompletionProxyRequest, until: 
     if body.stream:
         await ensure_stream(forwarded)
         return stream(forwarded, until)
-    return ok(chat_data(await read_answer(forwarded)))
+    answer = await read_answer(forwarded)
+    return chat_answer(answer, chat_data(answer))
 
 
 @peer_router.post("/image/gen")
 async def image_gen(body: ImageGenRequest, request: Request, state: State) -> Response:
     """A text-to-image model of ``node_id``; its images are stored (by CID) on that node."""
-    _check_ipfs_node(body.ipfs_node)
+    _check_image_request(body)
     until, target = deadline(state), target_node(state, request, body.node_id)
     if target is None:
         return await serve_image(state, body, until)
@@ -95,7 +97,7 @@ async def image_gen(body: ImageGenRequest, request: Request, state: State) -> Re
 @router.post("/image/gen/proxy")
 async def image_gen_proxy(body: ImageGenProxyRequest, state: State) -> Response:
     """A text-to-image model of a project on a node our routing picks, retrying others."""
-    _check_ipfs_node(body.ipfs_node)
+    _check_image_request(body)
     until = deadline(state)
 
     def for_peer(peer: PeerId) -> bytes:
@@ -107,10 +109,12 @@ async def image_gen_proxy(body: ImageGenProxyRequest, state: State) -> Response:
     )
 
 
-def _check_ipfs_node(ipfs_node: str | None) -> None:
-    """A bad ``ipfs_node`` is the caller's error (1001), not a reason to try other nodes."""
-    if ipfs_node:
-        ipfs_api_base(ipfs_node)
+def _check_image_request(body: ImageGenProxyRequest) -> None:
+    """A bad ``ipfs_node`` or ``response_format`` is the caller's error (1001), not a
+    reason to try other nodes."""
+    image_format(body)
+    if body.ipfs_node:
+        ipfs_api_base(body.ipfs_node)
 
 
 async def serve_image(state: NodeState, body: ImageGenProxyRequest, until: float) -> Response:
@@ -122,6 +126,10 @@ async def serve_image(state: NodeState, body: ImageGenProxyRequest, until: float
     forwarded = await call_model(state, target, model_body(body, IMAGE_FIELDS), until)
     store = images(state)
     choices = await store_images(state, forwarded, store, until)
+    wanted = image_format(body)
+    if wanted is not None:  # the newer API's answer: the images themselves, or their URLs
+        by_cid = [(c.cid, store.get(c.cid) or b"") for c in choices]
+        return newer_images(wanted, by_cid, here)
     if elsewhere != here:
         # The caller runs its own IPFS node: the images go there, and so does it.
         stored = [(store.get(c.cid) or b"", c.image_name) for c in choices]

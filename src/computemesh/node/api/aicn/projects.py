@@ -80,12 +80,15 @@ async def project_peer(body: NodeRequest, state: State) -> Response:
     row = view.peer_row(state.sync, PeerId(body.node_id), time.time(), state.online_window)
     if row is None and not is_self(state, body.node_id):
         raise AicnError(Code.ROUTING, f"unknown node {body.node_id}: not in this node's table", 404)
-    models: dict[str, list[str]] = {}
+    states: dict[str, dict[str, str]] = {}  # project → model → its state
     for offer in _offers(state, online_only=False):
         if offer.peer == body.node_id:
-            models.setdefault(offer.project, []).append(offer.model)
+            states.setdefault(offer.project, {})[offer.model] = offer.status
     return ok(
-        [ProjectModels(project=p, models=sorted(m)).model_dump() for p, m in sorted(models.items())]
+        [
+            ProjectModels(project=p, models=sorted(s), status=dict(sorted(s.items()))).model_dump()
+            for p, s in sorted(states.items())
+        ]
     )
 
 
