@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from computemesh.ids import PeerId
-from computemesh.protocol.mesh import HardwareClaim, NodeClaims
+from computemesh.protocol.mesh import SCHEMA_VERSION, HardwareClaim, NodeClaims
 from computemesh.registry.services import LocalService
 
 TOMBSTONE_MIN_TTL_S = 60.0
@@ -40,6 +40,7 @@ class OwnRecord:
             return self._tombstone(now)
         return NodeClaims(
             peer_id=self.peer_id,
+            schema_version=SCHEMA_VERSION,
             seq=self._seq,
             issued_at=now,
             ttl=self.ttl,
@@ -56,6 +57,7 @@ class OwnRecord:
     def _tombstone(self, now: float) -> NodeClaims:
         return NodeClaims(
             peer_id=self.peer_id,
+            schema_version=SCHEMA_VERSION,
             seq=self._seq,
             issued_at=now,
             ttl=max(self.ttl, TOMBSTONE_MIN_TTL_S),

@@ -78,6 +78,7 @@ async def stats(state: State) -> dict[str, Any]:
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
         **{key.replace(" ", "_"): count for key, count in sorted(state.sync.counts.items())},
+        "rejected_records": state.sync.rejections.by_reason(),
         "libp2p_patches": state.sync.host.patches(),
     }
 
