@@ -3,42 +3,26 @@
 A refused record is counted by reason and logged once per peer and reason.
 """
 
-import base64
 import json
 import logging
 
 import pytest
 
 from computemesh.p2p.identity import NodeIdentity, generate
-from computemesh.protocol.mesh import SCHEMA_VERSION, NodeClaims, ServiceClaim, SignedRecord
+from computemesh.protocol.mesh import SCHEMA_VERSION, NodeClaims
 from computemesh.registry import records
 from computemesh.registry.own_record import OwnRecord
 from computemesh.registry.rejections import Rejections
 from computemesh.registry.table import NodeTable, Outcome, apply
+from tests.support import newer_records
+from tests.support.newer_records import signed
 
 NOW = 1_700_000_000.0
 NEWER = generate("ed25519")
 
 
 def newer_payload(identity: NodeIdentity, **extra: object) -> str:
-    """What a node of a later schema signs: this version's fields plus some it never heard of."""
-    claims = NodeClaims(
-        peer_id=identity.peer_id,
-        seq=5,
-        issued_at=NOW,
-        ttl=60,
-        services=(ServiceClaim(name="llm", identity_group=("model=m",)),),
-    )
-    document = json.loads(claims.model_dump_json())
-    document.update(schema_version=SCHEMA_VERSION + 5, region="eu-west", **extra)
-    document["services"][0]["weight"] = 3
-    document["hardware"]["npus"] = [{"name": "a future accelerator"}]
-    return json.dumps(document)
-
-
-def signed(payload: str, identity: NodeIdentity) -> SignedRecord:
-    signature = base64.b64encode(identity.sign(payload.encode())).decode()
-    return SignedRecord(payload=payload, signature=signature)
+    return newer_records.newer_payload(identity, NOW, **extra)
 
 
 def test_a_newer_nodes_record_with_unknown_fields_is_accepted() -> None:
