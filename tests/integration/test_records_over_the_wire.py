@@ -1,6 +1,7 @@
 """Forged, re-signed and replayed records sent by a real peer are rejected by a node."""
 
 import base64
+import json
 
 import anyio
 
@@ -11,6 +12,7 @@ from computemesh.protocol.mesh import NodeClaims, SignedRecord, TableSnapshot
 from computemesh.registry.records import sign
 from computemesh.registry.sync import SYNC_PROTOCOL, TOPIC
 from tests.integration.conftest import StartNode
+from tests.support.newer_records import newer_payload, signed
 
 
 def claims(identity: NodeIdentity, seq: int, peer_id: str | None = None) -> NodeClaims:
@@ -91,3 +93,46 @@ async def test_a_peer_cutting_an_exchange_short_is_not_an_error(start_node: Star
         await again.write_frame(TableSnapshot(records=()).model_dump_json().encode())
         assert TableSnapshot.model_validate_json(await again.read_frame()).records
     assert "Traceback" not in node.log_tail(200)
+
+
+async def test_a_newer_nodes_record_is_accepted_by_gossip_and_by_exchange(
+    start_node: StartNode,
+) -> None:
+    node = start_node("--public-addr", "127.0.0.1")
+    newer, relayed = generate("ed25519"), generate("ed25519")
+    async with open_mesh_host(newer, ["/ip4/127.0.0.1/tcp/0"]) as host:
+        await host.subscribe(TOPIC, lambda data, author: None, lambda data: True)
+        peer = await host.dial(node.bootstrap_addr())
+        await anyio.sleep(2.0)  # gossipsub mesh forms on its 1 s heartbeat
+        await gossip(host, signed(newer_payload(newer, _now()), newer))
+        # and a newer record of another node, handed over in a table exchange
+        stream = await host.open_stream(peer, SYNC_PROTOCOL)
+        snapshot = {"records": [signed(newer_payload(relayed, _now()), relayed).model_dump()]}
+        await stream.write_frame(json.dumps({**snapshot, "cursor": 1}).encode())
+        await stream.read_frame()
+        for author in (newer, relayed):
+            entry = await seen_by(node, author.peer_id)
+            assert entry is not None
+            assert [s["identity_group"] for s in entry["service"]] == [["model=m"]]
+    stats = await anyio.to_thread.run_sync(node.get, "/v1/dnt/stats")
+    assert stats["rejected_records"] == {"malformed": 0, "forged": 0, "expired": 0, "future": 0}
+
+
+async def test_refused_records_are_counted_by_reason_and_logged_once(
+    start_node: StartNode,
+) -> None:
+    node = start_node("--public-addr", "127.0.0.1")
+    attacker, victim = generate("ed25519"), generate("ed25519")
+    forged = [sign(claims(attacker, seq, peer_id=victim.peer_id), attacker.sign) for seq in (7, 8)]
+    async with open_mesh_host(attacker, ["/ip4/127.0.0.1/tcp/0"]) as host:
+        peer = await host.dial(node.bootstrap_addr())
+        stream = await host.open_stream(peer, SYNC_PROTOCOL)
+        await stream.write_frame(TableSnapshot(records=tuple(forged)).model_dump_json().encode())
+        await stream.read_frame()
+        assert await seen_by(node, victim.peer_id) is None
+    stats = await anyio.to_thread.run_sync(node.get, "/v1/dnt/stats")
+    assert stats["rejected_records"]["forged"] == 2
+    logged = [line for line in node.log_tail(200).splitlines() if "rejected a node record" in line]
+    assert len(logged) == 1
+    assert f"(forged) naming {victim.peer_id}" in logged[0]
+    assert "does not verify" in logged[0]

@@ -147,6 +147,13 @@ class NodeSettings(LayeredSettings):
     host_info_disk_serials: bool = Field(
         default=False, description="include disk serial numbers in host/info (off: privacy)"
     )
+    # Our patches to py-libp2p were written against its exact source; on another
+    # release one may fix nothing or break what it replaced, so a node refuses to start.
+    allow_changed_libp2p: bool = Field(
+        default=False,
+        description="start even if py-libp2p is not the code our patches were written against"
+        " (libp2p==0.8.1); a warning names each changed patch (development only)",
+    )
     engine: NodeEngineSettings = Field(
         default_factory=NodeEngineSettings, description="local models (llama.cpp)"
     )

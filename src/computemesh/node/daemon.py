@@ -32,6 +32,7 @@ from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.data_dir_lock import hold_data_dir
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
+from computemesh.p2p import patch_registry
 from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2p.listen_ports import check_free as check_listen_ports
@@ -70,12 +71,14 @@ async def run_node(
     """Run a node until SIGINT/SIGTERM, then leave the mesh cleanly.
 
     What can stop a start is checked first, before local models load (minutes, for a
-    large one): the bootstrap addresses, the data dir (locked for the node's life: one
-    node per identity), the libp2p listen ports, the HTTP port (bound here, so no other
-    process can take it meanwhile). Each failure is one ``ComputemeshError``.
+    large one): py-libp2p against our patches to it, the bootstrap addresses, the data
+    dir (locked for the node's life: one node per identity), the libp2p listen ports,
+    the HTTP port (bound here, so no other process can take it meanwhile). Each failure
+    is one ``ComputemeshError``.
     Local models load next (``progress`` shows them), so the first signed record
     already offers them, and they stop only after the node has left the mesh.
     """
+    patch_registry.enforce(settings.allow_changed_libp2p)  # open_mesh_host checks again
     services = parse_services(settings.service, settings.identity_group)
     token = jointoken.decode(settings.token.get_secret_value()) if settings.token else None
     _check_bootstraps(settings, token)
@@ -118,6 +121,7 @@ async def _run_mesh_node(
         forget_after=settings.peer_forget_after,
         dial_rate=settings.dial_rate,
         dial_burst=settings.dial_burst,
+        allow_changed_libp2p=settings.allow_changed_libp2p,
     ) as host:
         endpoints = _own_endpoints(settings, host)
         _refuse_self_pointing(services, endpoints)

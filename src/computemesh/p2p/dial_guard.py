@@ -29,11 +29,37 @@ from multiaddr import Multiaddr
 
 from computemesh.errors import MeshError
 from computemesh.p2p.dial_pacing import DialPacer
+from computemesh.p2p.patch_registry import Target, declare
 
 log = logging.getLogger(__name__)
 
 Plausible = Callable[[ID, Multiaddr], bool]
 PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt")
+
+DIAL_GUARD_PATCH = declare(
+    "dial_guard",
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.dial_peer",
+        "da3b538ccaeaeaa6d5f5ebb87cc7f6f9ae1dd1bbde05ac6cbbc1e1a41f286ac7",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm._dial_with_retry",
+        "bd2025f00c84dddb6edaebd5555399123c0dbd99a46f8aca930809c2636fb418",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm._dial_addr_single_attempt",
+        "54e3f8e1ea5b966e420fab22221ff0ca3885b8da17b59c2be63966596e868e5c",
+    ),
+    Target(
+        "libp2p.network.connection_gate",
+        "ConnectionGate.is_allowed",
+        "2fe6bc184878a2db3d563381169d06418aeea263e99f15e736c1737621a0b9df",
+    ),
+)
+
 
 # The peer whose addresses the connection gate is filtering (inside dial_peer).
 _dialing: ContextVar[ID | None] = ContextVar("computemesh_dialing", default=None)

@@ -30,6 +30,7 @@ from libp2p.stream_muxer.yamux import yamux as yamux_module
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 
 from computemesh.p2p import sealed_frames
+from computemesh.p2p.patch_registry import Target, declare
 from computemesh.p2p.quick_locks import QuickLock
 from computemesh.p2p.ready_io import closed_error, ready_io_of
 
@@ -37,6 +38,21 @@ _DATA_HEADER = struct.Struct(yamux_module.YAMUX_HEADER_FORMAT)
 _MAX_DATA = yamux_module.MAX_MESSAGE_SIZE - yamux_module.HEADER_SIZE
 _NOISE_LENGTH = 2
 _DIRECT = "_computemesh_direct_path"
+
+FRAME_WRITES_PATCH = declare(
+    "frame_writes",
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "YamuxStream.write",
+        "d87f74dfb53ab194e7907a44c7400ce2f7e64f8cde63b5840af83772b17547af",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "Yamux._write_frame",
+        "16ff969cdd0d2b1b296bf1b1765471239ce96e18c8b00784ef77a2fb808c4d5b",
+    ),
+)
+
 
 _original_stream_write = YamuxStream.write
 

@@ -25,7 +25,7 @@ from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, InvalidAddress, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p import listen_ports, workarounds
+from computemesh.p2p import listen_ports, patch_registry, workarounds
 from computemesh.p2p.dial_guard import DialGuard
 from computemesh.p2p.dial_pacing import DialPacer
 from computemesh.p2p.identity import NodeIdentity
@@ -63,6 +63,7 @@ class MeshHost:
         *,
         max_peers: int,
         forget_after: float,
+        patches: list[patch_registry.Checked],
     ) -> None:
         self._host = host
         self._pubsub = pubsub
@@ -75,6 +76,7 @@ class MeshHost:
         self._listeners: list[ConnectionListener] = []
         self._nursery: trio.Nursery | None = None
         self._dial_guard = dial_guard
+        self._patches = patches
         self.peer_id = PeerId(host.get_id().to_base58())
 
     # -- addresses and peers -------------------------------------------------
@@ -178,6 +180,14 @@ class MeshHost:
         """Connection attempts made and implausible addresses refused, since start."""
         counts = self._dial_guard.counts
         return {"attempts": counts["attempts"], "refused": counts["refused"]}
+
+    def patches(self) -> list[dict[str, str]]:
+        """Our patches to py-libp2p in force: each one's name, target and whether that
+        target is still the code it was written against (``patch_registry``)."""
+        return [
+            {"name": c.patch, "target": c.target.name, "status": c.status.value}
+            for c in self._patches
+        ]
 
     async def disconnect(self, peer: PeerId) -> None:
         await workarounds.close_peer(self._host, ID.from_base58(peer))
@@ -334,13 +344,16 @@ async def open_mesh_host(
     forget_after: float = 60.0,
     dial_rate: float = 10.0,
     dial_burst: int = 40,
+    allow_changed_libp2p: bool = False,
 ) -> AsyncIterator[MeshHost]:
     """Start a host listening on ``listen``; on exit close every connection.
 
-    ``forget_after``: seconds before a peer that is gone leaves the peerstore
-    (``prune_peers``); ``dial_rate`` and ``dial_burst``: connection attempts a second,
-    and at once (``DialPacer``).
+    Refuses (``MeshError``) a py-libp2p that our patches were not written against,
+    unless ``allow_changed_libp2p``. ``forget_after``: seconds before a peer that is
+    gone leaves the peerstore (``prune_peers``); ``dial_rate`` and ``dial_burst``:
+    connection attempts a second, and at once (``DialPacer``).
     """
+    patches = patch_registry.enforce(allow_changed_libp2p)
     workarounds.patch_module_constants()
     try:
         listen_addrs = [Multiaddr(addr) for addr in listen]
@@ -364,7 +377,14 @@ async def open_mesh_host(
     pubsub = GatedPubsub(host, router, gate)
     workarounds.no_pubsub_redial(pubsub)
     mesh = MeshHost(
-        host, pubsub, gate, addresses, guard, max_peers=max_peers, forget_after=forget_after
+        host,
+        pubsub,
+        gate,
+        addresses,
+        guard,
+        max_peers=max_peers,
+        forget_after=forget_after,
+        patches=patches,
     )
     host.get_network().register_notifee(_Events(mesh))
     mesh.set_handler(MEMBERSHIP_PROTOCOL, gate.respond, members_only=False)

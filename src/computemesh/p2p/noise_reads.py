@@ -19,6 +19,23 @@ from libp2p.security.noise.io import NoiseTransportReadWriter
 from libp2p.security.secure_session import SecureSession
 from libp2p.stream_muxer.yamux import yamux as yamux_module
 
+from computemesh.p2p.patch_registry import Target, declare
+
+NOISE_READS_PATCH = declare(
+    "noise_reads",
+    Target(
+        "libp2p.security.secure_session",
+        "SecureSession.read",
+        "eeba14a89cf12325917fe19497a1bfc3c7c04b377947255a62bacbe854d65338",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "read_exactly",
+        "ae12723eff6b556d340497cf6b4a7c0b54ca2eb23c940ffcfe375dfb7e8cd9c1",
+    ),
+)
+
+
 SOCKET_READ = 65536
 _LENGTH = 2  # Noise's big-endian length prefix
 _STATE = "_computemesh_noise_reads"

@@ -20,6 +20,7 @@ from libp2p.pubsub.pubsub import Pubsub
 
 from computemesh.ids import PeerId
 from computemesh.p2p.membership import MembershipGate
+from computemesh.p2p.patch_registry import Target, declare
 
 # How often a node looks for connected members it has no pubsub stream to.
 STREAM_REPAIR_INTERVAL_S = 5.0
@@ -30,6 +31,16 @@ OnMessage = Callable[[bytes, PeerId], None]
 Validate = Callable[[bytes], bool]
 
 log = logging.getLogger(__name__)
+
+
+FLOOD_PUBLISH_PATCH = declare(
+    "flood_publish",
+    Target(
+        "libp2p.pubsub.gossipsub",
+        "GossipSub._get_peers_to_send",
+        "1d2d334126ca87ec4cf283128967dab3ad4ccd6f141f0fba18766b126a9438e5",
+    ),
+)
 
 
 class FloodPublishGossipSub(GossipSub):
@@ -89,6 +100,21 @@ def new_router() -> GossipSub:
         # keep a node's mesh empty in those set-ups.
         eclipse_protection_enabled=False,
     )
+
+
+GATED_PUBSUB_PATCH = declare(
+    "gated_pubsub",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "Pubsub._handle_new_peer",
+        "305ba4224e6151d750666fb7e2f43b1c58ed44d1b415409d05207065ffbcbc35",
+    ),
+    Target(
+        "libp2p.pubsub.pubsub",
+        "Pubsub.stream_handler",
+        "4be06aba2f448b7b202fe89aac19befdcfb72e6a347ca18a9edcc07294d1ecd2",
+    ),
+)
 
 
 class GatedPubsub(Pubsub):

@@ -20,6 +20,8 @@ from libp2p.io.trio import TrioTCPStream
 from libp2p.network.stream.net_stream import NetStream
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 
+from computemesh.p2p.patch_registry import Target, declare
+
 _LOCKS_BY_CLASS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (TrioTCPStream, ("read_lock", "write_lock")),
     (NetStream, ("_state_lock",)),
@@ -27,6 +29,31 @@ _LOCKS_BY_CLASS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (YamuxStream, ("window_lock", "rw_lock._writer_lock")),
     (Yamux, ("streams_lock", "_write_lock")),
 )
+QUICK_LOCKS_PATCH = declare(
+    "quick_locks",
+    Target(
+        "libp2p.io.trio",
+        "TrioTCPStream.__init__",
+        "4222fa993846189e94274705f1aa866df0eae8b1b91998d7b237043f1e1d134c",
+    ),
+    Target(
+        "libp2p.network.stream.net_stream",
+        "NetStream.__init__",
+        "c1bafd9d5782acb4d70b2711b3e71af646ab79a1bb3e83cf83def49bd1b1ec07",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "YamuxStream.__init__",
+        "ab24c0709285d573f546dc1100b25ed0b8162e72df750004c0c103729256449b",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "Yamux.__init__",
+        "3b11a2a71ca444ca7b621d7deac2caa2254260af54e2cac958ce275cafbeb691",
+    ),
+)
+
+
 _PATCHED = "_computemesh_quick_locks"
 
 

@@ -19,6 +19,23 @@ import trio
 from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.io.trio import TrioTCPStream
 
+from computemesh.p2p.patch_registry import Target, declare
+
+READY_IO_PATCH = declare(
+    "ready_io",
+    Target(
+        "libp2p.io.trio",
+        "TrioTCPStream.read",
+        "c606ac89ec9d0eae3f945af30415a2c417a7b7b565d7500a7e0a284a3785c59b",
+    ),
+    Target(
+        "libp2p.io.trio",
+        "TrioTCPStream.write",
+        "4b00ddfa205203200feda545d6a9e6f5645c1c5f67127a05371d2b1309aa5e2e",
+    ),
+)
+
+
 FAIR_EVERY = 16
 DEFAULT_READ = 65536  # what trio reads when no size is given
 _IO = "_computemesh_ready_io"

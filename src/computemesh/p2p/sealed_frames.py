@@ -23,7 +23,19 @@ import trio
 from libp2p.io.exceptions import IOException
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
+from computemesh.p2p.patch_registry import Target, declare
+
 log = logging.getLogger(__name__)
+
+SEALED_FRAMES_PATCH = declare(
+    "sealed_frames",
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "Yamux._write_frame",
+        "16ff969cdd0d2b1b296bf1b1765471239ce96e18c8b00784ef77a2fb808c4d5b",
+    ),
+)
+
 
 SEALED_SEND_LIMIT_S = 10.0
 

@@ -20,8 +20,25 @@ from libp2p.pubsub import pubsub as pubsub_module
 from libp2p.pubsub.pb.rpc_pb2 import RPC
 from libp2p.pubsub.utils import maybe_consume_signed_record
 
+from computemesh.p2p.patch_registry import Target, declare
+
 # host -> peer -> the record bytes last accepted from that peer
 _accepted: "weakref.WeakKeyDictionary[IHost, dict[ID, bytes]]" = weakref.WeakKeyDictionary()
+
+
+SENDER_RECORD_PATCH = declare(
+    "sender_record",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "maybe_consume_signed_record",
+        "11b2181c27d75df4753635abc3ee3c7e9adaf6a0dd7829d8e6c416f161ef0f8b",
+    ),
+    Target(
+        "libp2p.pubsub.gossipsub",
+        "maybe_consume_signed_record",
+        "11b2181c27d75df4753635abc3ee3c7e9adaf6a0dd7829d8e6c416f161ef0f8b",
+    ),
+)
 
 
 def consume_once(msg: RPC, host: IHost, peer_id: ID) -> bool:

@@ -22,6 +22,18 @@ import trio
 from libp2p.network.stream.net_stream import NetStream, StreamState
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
+from computemesh.p2p.patch_registry import Target, declare
+
+STREAM_READS_PATCH = declare(
+    "stream_reads",
+    Target(
+        "libp2p.network.stream.net_stream",
+        "NetStream.read",
+        "cc3b280850abe4b3ce5867fda6e23c2082096029bfa99ea1faa5dc663127cec9",
+    ),
+)
+
+
 _READABLE = frozenset({StreamState.OPEN, StreamState.CLOSE_WRITE})
 _original_read = NetStream.read
 

@@ -18,6 +18,23 @@ import trio
 from libp2p.tools.anyio_service.trio_manager import TrioManager
 from libp2p.tools.anyio_service.trio_tasks import FunctionTask
 
+from computemesh.p2p.patch_registry import Target, declare
+
+TASK_LOOKUP_PATCH = declare(
+    "task_lookup",
+    Target(
+        "libp2p.tools.anyio_service.trio_tasks",
+        "FunctionTask.trio_task",
+        "71015577c0ee0bd7e58df5ebc10f3b42e6309c2af02c53feb72bd76d4e95ea22",
+    ),
+    Target(
+        "libp2p.tools.anyio_service.trio_manager",
+        "TrioManager._find_parent_task",
+        "8aaad50f6da7590db9ace1358603662d3f1d696ebcfc0946d23b32d4de67437c",
+    ),
+)
+
+
 # Weak both ways: a managed task holds its trio task, so a strong value here would keep
 # every finished task (and its trio task) alive for ever.
 _Owners = weakref.WeakKeyDictionary[trio.lowlevel.Task, "weakref.ref[FunctionTask]"]

@@ -35,15 +35,36 @@ from computemesh.p2p import (
     task_lookup,
     yamux_tuning,
 )
+from computemesh.p2p.patch_registry import Target, declare
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[INetStream], Awaitable[None]]
 
+DIAL_HEAD_START_PATCH = declare(
+    "dial_head_start",
+    Target(
+        "libp2p.network.swarm",
+        "_HAPPY_EYEBALLS_DELAY",
+        "1893918fdb1bd3e926d4deb37e82fbb88e02d0c6c9831e9d27be994313d1a3f7",
+    ),
+)
+
+
 # Defect: every dial waits a fixed 250 ms "happy eyeballs" head start even when the
 # first address already connected. Our peers publish one or two addresses, so a
 # short head start keeps dial fallback while removing the floor.
 DIAL_HEAD_START_S = 0.005
+
+SUBSCRIPTION_BUFFER_PATCH = declare(
+    "subscription_buffer",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "SUBSCRIPTION_CHANNEL_SIZE",
+        "5ac56b8530d31b05160855d5ec90d0fe4b877366d44c9002c29b3a8bb38b4dde",
+    ),
+)
+
 
 # Defect: a subscription is a 32-slot channel that silently drops when full. The
 # drain task empties it promptly; the larger buffer absorbs anti-entropy bursts.
@@ -51,6 +72,16 @@ SUBSCRIPTION_BUFFER = 4096
 
 # Longest a (shielded) yamux window update may take before it is abandoned.
 WINDOW_UPDATE_BOUND_S = 5.0
+
+OUTBOUND_RPC_QUEUE_PATCH = declare(
+    "outbound_rpc_queue",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "RpcQueue",
+        "f816055e5c2b6a3ca4220995e901a14624fed135302fb75a2b0cb6762df3fe88",
+    ),
+)
+
 
 # Defect: the queue of RPCs waiting to be sent to a pubsub peer holds 32 and drops
 # the rest silently, so a burst of publishes reaches each peer cut to 32 messages.
@@ -84,6 +115,21 @@ def patch_module_constants() -> None:
     pubsub_internals.RpcQueue = _RoomyRpcQueue
     yamux_stream: Any = YamuxStream
     yamux_stream._auto_tune_and_send_window_update = _window_update_with_hysteresis
+
+
+WINDOW_UPDATE_HYSTERESIS_PATCH = declare(
+    "window_update_hysteresis",
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "YamuxStream._auto_tune_and_send_window_update",
+        "6ebcbd822fe7f996efbc9efd5dceea1e8d0d729380a807eb7e4aa81cf79ca036",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "YamuxStream._grow_threshold",
+        "fde3988bca54745c16a562ae8884b5b56ff72beb3d1ad7af37d6e8c42f1dc05d",
+    ),
+)
 
 
 async def _window_update_with_hysteresis(stream: Any, *, bytes_read: int = 0) -> None:
@@ -137,6 +183,16 @@ def noise_only(key_pair: KeyPair) -> Mapping[TProtocol, Any]:
     return {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=new_x25519().private_key)}
 
 
+DISABLE_AUTO_CONNECTOR_PATCH = declare(
+    "disable_auto_connector",
+    Target(
+        "libp2p.network.auto_connector",
+        "AutoConnector.maybe_connect",
+        "018fac95eafc2413f4d0e79fd048e93528191ee55afbd083c322b94e2caafab0",
+    ),
+)
+
+
 def disable_auto_connector(host: IHost) -> None:
     """Defect: the auto-connector redials every peer ever seen, forever.
 
@@ -153,6 +209,21 @@ def disable_auto_connector(host: IHost) -> None:
 
 async def _no_auto_connect() -> None:
     return None
+
+
+END_INBOUND_TASKS_PATCH = declare(
+    "end_inbound_tasks",
+    Target(
+        "libp2p.network.swarm",
+        "Swarm._do_handle_inbound_connection",
+        "c22fdfd5289f671c6ca1d2141200153d74bd1b81c873259215d3f2f5b91bc782",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.upgrade_inbound_raw_conn",
+        "e24c4285f494767af5707012ad36680c5c34fca838697d0bd955446d2b8670e8",
+    ),
+)
 
 
 def end_inbound_tasks(host: IHost) -> None:
@@ -202,6 +273,21 @@ async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
     scope.cancel()
 
 
+FORGET_PEER_PATCH = declare(
+    "forget_peer",
+    Target(
+        "libp2p.peer.peerstore",
+        "PeerStore.clear_peerdata",
+        "573a46564f45ed23aaf72506dd9b1d28c5ddd124a7ed3102fc949e1c0d5b132e",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.__init__",
+        "44f87a9ea1a14852df641fca78e8536861d2424e3440bb6d2c21f1bb8b873398",
+    ),
+)
+
+
 def forget_peer(host: IHost, peer_id: ID) -> None:
     """Defect: the peerstore never drops a peer, so its addresses are redialed forever.
 
@@ -222,6 +308,16 @@ def forget_peer(host: IHost, peer_id: ID) -> None:
             table.pop(peer_id, None)
 
 
+DROP_DISCONNECT_RECORD_PATCH = declare(
+    "drop_disconnect_record",
+    Target(
+        "libp2p.network.auto_connector",
+        "AutoConnector.__init__",
+        "c39b99e53dbc92e480c786fde1cc25b30d902f995c19f92c0c647f2534d5a45a",
+    ),
+)
+
+
 def drop_disconnect_record(host: IHost, peer_id: ID) -> None:
     """Defect: the auto-connector remembers every peer that ever disconnected.
 
@@ -231,6 +327,21 @@ def drop_disconnect_record(host: IHost, peer_id: ID) -> None:
     """
     network: Any = host.get_network()
     network.auto_connector._recent_disconnects.pop(peer_id, None)
+
+
+NO_PUBSUB_REDIAL_PATCH = declare(
+    "no_pubsub_redial",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "Pubsub._handle_new_peer",
+        "305ba4224e6151d750666fb7e2f43b1c58ed44d1b415409d05207065ffbcbc35",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.dial_peer",
+        "da3b538ccaeaeaa6d5f5ebb87cc7f6f9ae1dd1bbde05ac6cbbc1e1a41f286ac7",
+    ),
+)
 
 
 def no_pubsub_redial(pubsub: Pubsub) -> None:
@@ -266,6 +377,16 @@ def no_pubsub_redial(pubsub: Pubsub) -> None:
 _no_dial: ContextVar[bool] = ContextVar("computemesh_no_dial", default=False)
 
 
+CLOSE_PEER_PATCH = declare(
+    "close_peer",
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.close_peer",
+        "535619a968fb6b6b902cd61d0a4243a4069b4ed7c9616797ab16bab15888ea97",
+    ),
+)
+
+
 async def close_peer(host: IHost, peer_id: ID) -> None:
     """Defect: ``Swarm.close_peer`` forgets connections that it never closed.
 
@@ -288,6 +409,16 @@ async def close_peer(host: IHost, peer_id: ID) -> None:
 
 def _among(item: object, items: list[Any]) -> bool:
     return any(item is other for other in items)
+
+
+ALLOW_REDIAL_PATCH = declare(
+    "allow_redial",
+    Target(
+        "libp2p.network.swarm",
+        "_NegativePeerCache.evict",
+        "5e5f4a072e59cd9d8c8539401f60e0f6051535f5e40062fdc94e16b6f50e24b1",
+    ),
+)
 
 
 def allow_redial(host: IHost, peer_id: ID) -> None:
@@ -320,6 +451,21 @@ def guarded(handler: Handler, protocol: str) -> Handler:
     return run_guarded
 
 
+CONTAIN_STREAM_ERRORS_PATCH = declare(
+    "contain_stream_errors",
+    Target(
+        "libp2p.host.basic_host",
+        "BasicHost._swarm_stream_handler",
+        "cec985884b1ba2699de5bf4cf6ba8f4e85b6338279777c812068a176c10bc4cd",
+    ),
+    Target(
+        "libp2p.network.swarm",
+        "Swarm.set_stream_handler",
+        "2a7fda1f18e0bb71d588808a483551fe6ddc2788740b8846fdd6101a2aa49e4c",
+    ),
+)
+
+
 def contain_stream_errors(host: IHost) -> None:
     """Defect: an exception in any stream handler, libp2p's own included, kills the host.
 
@@ -340,6 +486,21 @@ def contain_stream_errors(host: IHost) -> None:
             await _quietly(stream.reset())
 
     network.set_stream_handler(accept_contained)
+
+
+STOP_SEEN_CACHE_PATCH = declare(
+    "stop_seen_cache",
+    Target(
+        "libp2p.pubsub.pubsub",
+        "Pubsub.__init__",
+        "fc7e7f95ffc4b1355e1a8b9dfa28b313afc4cb62991945bb0bb0b724a68b8dad",
+    ),
+    Target(
+        "libp2p.tools.timed_cache.last_seen_cache",
+        "LastSeenCache",
+        "233b00298cbbe12fdc78bd6aea229be310fe8695516ebb9b705770a5e6a3d7c9",
+    ),
+)
 
 
 def stop_seen_cache(pubsub: Pubsub) -> None:

@@ -17,6 +17,7 @@ from libp2p.stream_muxer.yamux import yamux as yamux_module
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
 from computemesh.p2p import noise_reads
+from computemesh.p2p.patch_registry import Target, declare
 
 _SETTINGS = (
     "_perf_yamux_debug_enabled",
@@ -24,6 +25,41 @@ _SETTINGS = (
     "_yamux_release_on_read",
     "_yamux_batch_threshold_divisor",
     "_yamux_data_read_timeout",
+)
+
+
+YAMUX_TUNING_PATCH = declare(
+    "yamux_tuning",
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "_perf_yamux_debug_enabled",
+        "6ee95fb036e9c7cbb656c7993b53a23e46ac80e4df405925a1f7d963bd3c56ae",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "_yamux_disable_hysteresis",
+        "2c8c61dd4f0c4059483cf288aa6e094004c345feeb09cdba7ac683e12ea3ccd4",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "_yamux_release_on_read",
+        "2727aa9962fb820999e081e4625b14f1104a7d62794f86842aebb311d55df520",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "_yamux_batch_threshold_divisor",
+        "a25c7af94f798c4aa2cd09b3862ddee12339135a2429ac8b3fc07fe73197bfba",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "_yamux_data_read_timeout",
+        "0f5873d6b21e00f7b5767b46b9c3f31f026194c08275311bf4e8bfc033dfcba5",
+    ),
+    Target(
+        "libp2p.stream_muxer.yamux.yamux",
+        "Yamux._read_data_body",
+        "54cc06c91ba6ee159e0eefaf4802b3111fdce60fe1de566e267127c5fb2e0c41",
+    ),
 )
 
 

@@ -2,6 +2,12 @@
 
 A record holds only claims its author makes; what a receiver observes locally
 (connected, last seen, latency) lives in ``registry.observations``.
+
+Rolling upgrades: a newer node may add fields (and raise ``schema_version``). Parsing
+ignores fields this version does not know, so its record still counts here; the
+signature covers the payload's bytes as signed, never a re-serialization, so nothing
+ignored weakens it. A newer version only adds fields; one that changes what an
+existing field means must use a new topic.
 """
 
 from typing import Literal
@@ -13,8 +19,12 @@ from computemesh.ids import PeerId
 ServiceStatus = Literal["online", "unhealthy"]
 
 
+# The schema this version writes; 1 is a record from before the field existed.
+SCHEMA_VERSION = 2
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class ServiceClaim(_Frozen):
@@ -45,6 +55,9 @@ class NodeClaims(_Frozen):
     """What a node says about itself; signed as a whole by its libp2p key."""
 
     peer_id: PeerId
+    schema_version: int = Field(
+        default=1, ge=1, description="of the record's fields; unknown fields are ignored"
+    )
     seq: int = Field(ge=0, description="strictly increasing per author; higher wins")
     issued_at: float = Field(description="unix seconds when the author signed it")
     ttl: float = Field(gt=0, le=3600, description="seconds the record stays valid")
@@ -61,6 +74,12 @@ class NodeClaims(_Frozen):
     @property
     def expires_at(self) -> float:
         return self.issued_at + self.ttl
+
+
+class RecordAuthor(_Frozen):
+    """Only the peer a payload names: enough to check its signature before parsing the rest."""
+
+    peer_id: PeerId
 
 
 class SignedRecord(_Frozen):

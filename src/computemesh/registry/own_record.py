@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from computemesh.errors import ConfigError
 from computemesh.ids import PeerId
-from computemesh.protocol.mesh import HardwareClaim, NodeClaims, ServiceClaim
+from computemesh.protocol.mesh import SCHEMA_VERSION, HardwareClaim, NodeClaims, ServiceClaim
 from computemesh.registry.services import LocalService
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class OwnRecord:
             return self._tombstone(now)
         return NodeClaims(
             peer_id=self.peer_id,
+            schema_version=SCHEMA_VERSION,
             seq=self._seq,
             issued_at=now,
             ttl=self.ttl,
@@ -74,6 +75,7 @@ class OwnRecord:
     def _tombstone(self, now: float) -> NodeClaims:
         return NodeClaims(
             peer_id=self.peer_id,
+            schema_version=SCHEMA_VERSION,
             seq=self._seq,
             issued_at=now,
             ttl=max(self.ttl, TOMBSTONE_MIN_TTL_S),

@@ -29,7 +29,8 @@ from computemesh.protocol.mesh import NodeClaims, SignedRecord, TableSnapshot
 from computemesh.registry import records
 from computemesh.registry.observations import Observations
 from computemesh.registry.own_record import OwnRecord
-from computemesh.registry.table import NodeTable, Outcome, apply, expire
+from computemesh.registry.rejections import Rejections
+from computemesh.registry.table import REJECTED, NodeTable, Outcome, apply, expire
 from computemesh.supervise import contain, supervise
 
 TOPIC = "computemesh/table/1"
@@ -77,6 +78,7 @@ class TableSync:
         self._latest: SignedRecord | None = None
         # "<source> <outcome>" -> count, for /v1/dnt/stats
         self.counts: Counter[str] = Counter()
+        self.rejections = Rejections()
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -102,7 +104,7 @@ class TableSync:
     def publish_now(self) -> None:
         """Our own record changed: sign it now (the API sees it at once) and gossip it."""
         self._latest = self._sign_own()
-        self._accept(self._latest)
+        self._accept(self._latest, "this node")
         if not self._changed.is_set():
             self._changed_at = anyio.current_time()
         self._changed.set()
@@ -134,7 +136,7 @@ class TableSync:
                 await self._changed.wait()
             if not self._changed.is_set():  # the refresh interval passed: re-sign
                 self._latest = self._sign_own()
-                self._accept(self._latest)
+                self._accept(self._latest, "this node")
             changed, self._changed = self._changed, anyio.Event()
             await self._publish(self._latest)
             if changed.is_set():
@@ -145,22 +147,45 @@ class TableSync:
     # -- incoming records ------------------------------------------------------
 
     def _is_valid(self, data: bytes) -> bool:
+        """The gossip validator: only a record that opens is accepted and forwarded."""
         record = records.decode(data)
-        return record is not None and records.open_record(record) is not None
+        if record is None:
+            self.rejections.note("malformed", None, "gossip", "not a signed record envelope")
+            return False
+        opened = records.check(record)
+        if isinstance(opened, records.Refusal):
+            self.rejections.note(opened.reason, opened.author, "gossip", opened.detail)
+            return False
+        return True
 
     def _on_gossip(self, data: bytes, author: PeerId) -> None:
         record = records.decode(data)
         if record is not None:
-            self.counts[f"gossip {self._accept(record).value}"] += 1
+            self.counts[f"gossip {self._accept(record, 'gossip').value}"] += 1
 
-    def _accept(self, record: SignedRecord) -> Outcome:
+    def _accept(self, record: SignedRecord, source: str) -> Outcome:
         now = self._clock()
         self.table, outcome = apply(self.table, record, now)
         if outcome is Outcome.ACCEPTED:
             claims = NodeClaims.model_validate_json(record.payload)  # verified by apply
             if claims.peer_id != self.host.peer_id:
                 self._on_new_claims(claims, now)
+        elif outcome in REJECTED:
+            self._note_rejected(record, outcome, source, now)
         return outcome
+
+    def _note_rejected(
+        self, record: SignedRecord, outcome: Outcome, source: str, now: float
+    ) -> None:
+        opened = records.check(record)
+        if isinstance(opened, records.Refusal):
+            self.rejections.note(opened.reason, opened.author, source, opened.detail)
+        elif outcome is Outcome.EXPIRED:
+            detail = f"expired {now - opened.expires_at:.0f} s ago"
+            self.rejections.note(outcome.value, opened.peer_id, source, detail)
+        else:
+            detail = f"signed {opened.issued_at - now:.0f} s in the future (clock skew?)"
+            self.rejections.note(outcome.value, opened.peer_id, source, detail)
 
     def _on_new_claims(self, claims: NodeClaims, now: float) -> None:
         if claims.deleted:
@@ -177,11 +202,17 @@ class TableSync:
     def _snapshot(self) -> bytes:
         return TableSnapshot(records=tuple(self.table.records())).model_dump_json().encode()
 
-    def _merge_snapshot(self, data: bytes) -> None:
-        snapshot = TableSnapshot.model_validate_json(data)
+    def _merge_snapshot(self, data: bytes, sender: PeerId) -> None:
+        """Merge a peer's table; ``RecordError`` if it is no snapshot at all."""
+        found = records.decode_snapshot(data)
         self.counts["exchanges"] += 1
-        for record in snapshot.records:
-            self.counts[f"exchange {self._accept(record).value}"] += 1
+        source = f"the table exchange with {sender}"
+        for record in found:
+            if record is None:
+                self.rejections.note("malformed", sender, source, "not a signed record envelope")
+                self.counts["exchange malformed"] += 1
+            else:
+                self.counts[f"exchange {self._accept(record, source).value}"] += 1
 
     async def _exchange(self, peer: PeerId) -> None:
         """Send our table to a newly connected member and merge theirs."""
@@ -191,7 +222,7 @@ class TableSync:
             with anyio.fail_after(SYNC_TIMEOUT_S):
                 stream = await self.host.open_stream(peer, SYNC_PROTOCOL)
                 await stream.write_frame(self._snapshot())
-                self._merge_snapshot(await stream.read_frame())
+                self._merge_snapshot(await stream.read_frame(), peer)
                 await stream.close()
         except (ComputemeshError, TimeoutError, ValueError) as error:
             log.debug("table exchange with %s failed: %s", peer, error)
@@ -207,7 +238,10 @@ class TableSync:
             log.debug("table exchange from %s failed: %s", stream.remote_peer, error)
             await stream.reset()
             return
-        self._merge_snapshot(theirs)
+        try:
+            self._merge_snapshot(theirs, stream.remote_peer)
+        except ComputemeshError as error:
+            log.debug("table exchange from %s failed: %s", stream.remote_peer, error)
 
     # -- connections -------------------------------------------------------------
 

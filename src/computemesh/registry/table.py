@@ -2,8 +2,9 @@
 
 Merge rule, per author: the record with the highest ``(seq, signature digest)``
 wins; a tombstone is just a record with ``deleted`` set. Records are rejected if
-forged (bad signature), stale or replayed (not newer than what we hold), expired,
-or dated too far in the future. Because "keep the maximum" is a join, merging is
+malformed, forged (bad signature), expired, or dated too far in the future (the
+``REJECTED`` outcomes), and not taken if stale or replayed (not newer than what we
+hold). Because "keep the maximum" is a join, merging is
 commutative, idempotent and associative: every node that has seen the same
 records holds the same table, whatever order they arrived in.
 """
@@ -16,7 +17,7 @@ from types import MappingProxyType
 
 from computemesh.ids import PeerId
 from computemesh.protocol.mesh import NodeClaims, SignedRecord
-from computemesh.registry.records import open_record
+from computemesh.registry.records import Refusal, check
 
 MAX_CLOCK_SKEW_S = 60.0
 
@@ -25,9 +26,15 @@ class Outcome(Enum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     STALE = "stale"
+    MALFORMED = "malformed"
     FORGED = "forged"
     EXPIRED = "expired"
     FUTURE = "future"
+
+
+# Records refused as invalid (each counted and logged); a stale or duplicate one is
+# ordinary replication, a copy that arrived late.
+REJECTED = (Outcome.MALFORMED, Outcome.FORGED, Outcome.EXPIRED, Outcome.FUTURE)
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,9 @@ def rank(claims: NodeClaims, record: SignedRecord) -> tuple[int, str]:
 
 def apply(table: NodeTable, record: SignedRecord, now: float) -> tuple[NodeTable, Outcome]:
     """Merge ``record`` into ``table`` as seen at unix time ``now``."""
-    claims = open_record(record)
-    if claims is None:
-        return table, Outcome.FORGED
+    claims = check(record)
+    if isinstance(claims, Refusal):
+        return table, Outcome(claims.reason)
     if claims.expires_at <= now:
         return table, Outcome.EXPIRED
     if claims.issued_at > now + MAX_CLOCK_SKEW_S:

@@ -67,7 +67,7 @@ async def bootstraps(state: State) -> dict[str, list[str]]:
 
 
 @router.get("/dnt/stats")
-async def stats(state: State) -> dict[str, int]:
+async def stats(state: State) -> dict[str, Any]:
     rows = view.rows(state.sync, time.time(), state.online_window)
     return {
         "connected_peers": len(state.sync.host.connected_peers()),
@@ -79,6 +79,8 @@ async def stats(state: State) -> dict[str, int]:
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
         **{key.replace(" ", "_"): count for key, count in sorted(state.sync.counts.items())},
+        "rejected_records": state.sync.rejections.by_reason(),
+        "libp2p_patches": state.sync.host.patches(),
     }
 
 
