@@ -9,6 +9,9 @@ from computemesh.gateway.upstream.client import NodeClient
 
 TABLE_PATH = "/v1/dnt/table"
 CACHE_S = 2.0  # model lists are read often and change slowly
+# A service that is up: "connected" in OCF's words (nodes and computemesh's OCF view),
+# "online" from computemesh nodes before they spoke OCF's.
+UP = frozenset({"connected", "online"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ def models_from_table(table: object, blockchain: str, price: str) -> list[ModelI
         if not isinstance(peer, dict):
             continue
         for service in peer.get("service") or []:
-            if not isinstance(service, dict) or service.get("status", "online") != "online":
+            if not isinstance(service, dict) or service.get("status", "connected") not in UP:
                 continue
             for info in _offered(peer, service, blockchain, price):
                 seen.setdefault(info.id, info)
