@@ -30,6 +30,7 @@ from computemesh.node.api.localai.router import router as localai_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.openai import errors as openai_errors
+from computemesh.node.api.openai import offgrid
 from computemesh.node.api.openai.routes import router as openai_router
 from computemesh.node.api.state import NodeState
 from computemesh.routing.errors import ForwardError
@@ -44,6 +45,7 @@ def create_app(state: NodeState) -> ForwardingLane:
         state, "A computemesh node: the OCF node-table API, mesh routing and the OpenAI API."
     )
     app.include_router(openai_router)
+    app.include_router(offgrid.router)
     app.include_router(ocf_router)
     app.include_router(operator_router)
     app.include_router(service_router)
