@@ -18,6 +18,7 @@ from openai import OpenAI
 from computemesh.cli.localmesh import LocalNode, free_port, wait_until
 from tests.fixtures.tiny_gguf import write_tiny_gguf
 from tests.integration.conftest import StartNode
+from tests.integration.test_node_api import remote_client  # noqa: F401  (a fixture)
 from tests.support.processes import UpstreamProcess, upstream
 
 LIGHT = ("--threads", "1", "--parallel", "1", "--ctx-size", "256")
@@ -99,6 +100,8 @@ def test_import_says_what_is_wrong(start_node: StartNode, usb: Path) -> None:
     assert error_of(import_model(node.url, "stick-model.gguf"), 400)["param"] == "path"
     assert error_of(import_model(node.url, usb / "x.gguf", name="../x"), 400)["param"] == "name"
     assert error_of(import_model(node.url, usb), 400)["code"] == "invalid_model_file"
+    device = error_of(import_model(node.url, "/dev/zero"), 400)  # never read: not a file
+    assert "not a regular file" in device["message"]
 
     assert import_model(node.url, usb / "stick-model.gguf").status_code == 200
     again = error_of(import_model(node.url, usb / "stick-model.gguf"), 409)
@@ -107,6 +110,17 @@ def test_import_says_what_is_wrong(start_node: StartNode, usb: Path) -> None:
     assert renamed.status_code == 200, renamed.text
     assert sorted(_model_ids(node)) == ["second", "stick-model"]
     assert node.get("/v1/peers") == []  # standalone: no mesh, no peers
+
+
+async def test_only_the_operator_imports(
+    remote_client: httpx.AsyncClient,  # noqa: F811  (the fixture imported above)
+    usb: Path,
+) -> None:
+    body = {"path": str(usb / "stick-model.gguf")}
+    denied = await remote_client.post("/v1/import", json=body)
+    assert denied.status_code == 403
+    assert "operator endpoint" in denied.json()["error"]["message"]  # OpenAI's shape
+    assert (await remote_client.get("/v1/stats")).status_code == 200  # reading is public
 
 
 def _model_ids(node: LocalNode) -> list[str]:

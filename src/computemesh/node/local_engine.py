@@ -12,6 +12,7 @@ llama.cpp maps the file it serves and a stick pulled out would take the model wi
 
 import os
 import shutil
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,10 +67,8 @@ class LocalModels:
         Raises ModelLoadError naming the file: missing, unreadable, not a GGUF, a file
         of that name already there, or refused by llama.cpp.
         """
-        from computemesh.inference import spec_of
-
         async with self._importing:
-            checked = await anyio.to_thread.run_sync(spec_of, source, model_id)
+            checked = await anyio.to_thread.run_sync(_checked, source, model_id)
             if self.serves(checked.model_id):
                 raise ModelLoadError(source, f"model {checked.model_id} is already served here")
             copied = await anyio.to_thread.run_sync(self._copy, checked)
@@ -109,6 +108,19 @@ class LocalModels:
     async def stop(self) -> None:
         if self._engine is not None:
             await self._engine.stop()
+
+
+def _checked(source: Path, model_id: str | None) -> ModelSpec:
+    """The spec of ``source`` if it is a GGUF file; a FIFO or a device is never read."""
+    from computemesh.inference import spec_of  # llama.cpp is loaded only when used
+
+    try:
+        regular = stat.S_ISREG(source.stat().st_mode)
+    except OSError as error:
+        raise ModelLoadError(source, error.strerror or str(error)) from error
+    if not regular:
+        raise ModelLoadError(source, "not a regular file")
+    return spec_of(source, model_id)
 
 
 @asynccontextmanager

@@ -74,7 +74,17 @@ def _host_port(addresses: tuple[str, ...]) -> tuple[str, int]:
     return "", 0
 
 
-@router.post("/import", dependencies=[Depends(require_operator)])
+IMPORT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": ModelImport.model_json_schema()}},
+}
+
+
+@router.post(
+    "/import",
+    dependencies=[Depends(require_operator)],
+    openapi_extra={"requestBody": IMPORT_BODY},
+)
 async def import_model(request: Request, state: State) -> Any:
     """Serve a GGUF file of this machine (copied into the models folder first)."""
     wanted = parse_request(ModelImport, await request.body())

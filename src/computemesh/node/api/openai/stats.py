@@ -8,6 +8,7 @@ this node serves and what the mesh offers. Tokens are those the providers report
 import platform
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -29,7 +30,7 @@ def stats_body(state: NodeState) -> dict[str, Any]:
         "server": _server(state.started_at),
         "inference": _inference(state.usage),
         "system": _system(),
-        "resources": _resources(str(state.settings.data_dir)),
+        "resources": _resources(_existing(state.settings.data_dir)),
         "models": {
             "local": sorted(
                 entry.partition("=")[2]
@@ -86,8 +87,15 @@ def _system() -> dict[str, Any]:
     }
 
 
-def _resources(disk_path: str) -> dict[str, Any]:
-    memory, disk = psutil.virtual_memory(), psutil.disk_usage(disk_path)
+def _existing(path: Path) -> Path:
+    """``path``, or its nearest parent that exists: the disk the node's data go to."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _resources(disk_path: Path) -> dict[str, Any]:
+    memory, disk = psutil.virtual_memory(), psutil.disk_usage(str(disk_path))
     process = psutil.Process()
     return {
         "cpu_usage_percent": psutil.cpu_percent(None),
