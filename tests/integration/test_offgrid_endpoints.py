@@ -4,6 +4,7 @@ The import is a tiny GGUF on a "USB stick" (a folder outside the node's), served
 without a restart and then called with the ``openai`` SDK, here and across the mesh.
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -161,7 +162,10 @@ def _healthy(url: str) -> bool:
 
 def test_serve_has_stats_peers_and_import(serve: str, usb: Path, tmp_path: Path) -> None:
     assert httpx.get(f"{serve}/v1/peers").json() == []
-    imported = import_model(serve, usb / "stick-model.gguf", name="from-usb")
+    # as `curl -d '{"path": ...}'` sends it: labelled a urlencoded form
+    body = json.dumps({"path": str(usb / "stick-model.gguf"), "name": "from-usb"})
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    imported = httpx.post(f"{serve}/v1/import", content=body, headers=form, timeout=120)
     assert imported.status_code == 200, imported.text
     assert (tmp_path / "models" / "from-usb.gguf").is_file()  # the folder it serves from
     reply = sdk(serve).chat.completions.create(model="from-usb", messages=HELLO, max_tokens=2)
