@@ -101,6 +101,7 @@ def test_import_says_what_is_wrong(start_node: StartNode, usb: Path) -> None:
     assert error_of(import_model(node.url, "stick-model.gguf"), 400)["param"] == "path"
     assert error_of(import_model(node.url, usb / "x.gguf", name="../x"), 400)["param"] == "name"
     assert error_of(import_model(node.url, usb), 400)["code"] == "invalid_model_file"
+    assert error_of(import_model(node.url, "/tmp/a\x00b.gguf"), 400)["param"] == "path"
     device = error_of(import_model(node.url, "/dev/zero"), 400)  # never read: not a file
     assert "not a regular file" in device["message"]
 

@@ -118,6 +118,8 @@ def _checked(source: Path, model_id: str | None) -> ModelSpec:
         regular = stat.S_ISREG(source.stat().st_mode)
     except OSError as error:
         raise ModelLoadError(source, error.strerror or str(error)) from error
+    except ValueError as error:  # a NUL in the path
+        raise ModelLoadError(repr(str(source)), str(error)) from error
     if not regular:
         raise ModelLoadError(source, "not a regular file")
     return spec_of(source, model_id)
