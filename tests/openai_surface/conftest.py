@@ -68,7 +68,8 @@ def _model_states(node: LocalNode) -> dict[str, str]:
 def _ready(entry: LocalNode) -> bool:
     states = _model_states(entry)
     online = [*CHAT_MODELS, EMBEDDING_MODEL]
-    return all(states.get(m) == "online" for m in online) and states.get(GHOST_MODEL) == "unhealthy"
+    up = all(states.get(m) == "connected" for m in online)
+    return up and states.get(GHOST_MODEL) == "disconnected"
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def mesh(
 
 
 def _chat_online(entry: LocalNode) -> bool:
-    return all(_model_states(entry).get(model) == "online" for model in CHAT_MODELS)
+    return all(_model_states(entry).get(model) == "connected" for model in CHAT_MODELS)
 
 
 @pytest.fixture(scope="module")

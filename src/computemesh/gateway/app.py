@@ -29,6 +29,7 @@ from computemesh.gateway.ratelimit.redis import RedisRateLimiter
 from computemesh.gateway.startup import startup_warnings
 from computemesh.gateway.upstream.client import NodeClient
 from computemesh.gateway.upstream.models import ModelCatalog
+from computemesh.json_bodies import JsonBodies
 
 log = logging.getLogger(__name__)
 DEFAULT_PRICE = "0.1"  # the seed's example; nodes may claim their own with ``price=``
@@ -46,6 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lambda app: _lifespan(app, settings),
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, too_large=_body_too_large)
+    app.add_middleware(JsonBodies)  # curl -d, requests' data=, Go clients: JSON all the same
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -13,7 +13,7 @@ from computemesh.inference.progress import LoadProgress, NoProgress, RichProgres
 from computemesh.inference.spec import ModelKind, ModelSpec
 
 if TYPE_CHECKING:
-    from computemesh.inference.discovery import discover, models_in_dir
+    from computemesh.inference.discovery import discover, models_in_dir, spec_of
     from computemesh.inference.engine import Engine, Provider, open_engine, options_of
     from computemesh.inference.llama_server import LlamaServer, ServerOptions
     from computemesh.inference.packaged import default_chat_model
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "discover": "discovery",
     "models_in_dir": "discovery",
+    "spec_of": "discovery",
     "Engine": "engine",
     "Provider": "engine",
     "open_engine": "engine",
@@ -55,4 +56,5 @@ __all__ = [
     "models_in_dir",
     "open_engine",
     "options_of",
+    "spec_of",
 ]

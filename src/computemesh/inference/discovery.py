@@ -40,15 +40,18 @@ def model_kind(path: Path) -> ModelKind:
     return ModelKind.EMBEDDING if architecture in _EMBEDDING_ARCHITECTURES else ModelKind.CHAT
 
 
+def spec_of(path: Path, model_id: str | None = None) -> ModelSpec:
+    """The spec of the GGUF file ``path`` (its id the file stem unless given), or a
+    ModelLoadError saying what is wrong with the file."""
+    check_gguf(path)
+    return ModelSpec(model_id or path.stem, path, model_kind(path))
+
+
 def models_in_dir(models_dir: Path) -> list[ModelSpec]:
     """Every ``*.gguf`` directly in ``models_dir``; the model id is the file stem."""
     if not models_dir.is_dir():
         raise ModelLoadError(models_dir, "models directory does not exist")
-    specs = []
-    for path in sorted(models_dir.glob("*.gguf")):
-        check_gguf(path)
-        specs.append(ModelSpec(path.stem, path, model_kind(path)))
-    return specs
+    return [spec_of(path) for path in sorted(models_dir.glob("*.gguf"))]
 
 
 def _required(spec: ModelSpec | None) -> ModelSpec:

@@ -64,12 +64,23 @@ class Engine:
             self.stop_sync()
             raise
 
+    def add_sync(self, spec: ModelSpec) -> Provider:
+        """Load one more model beside those running; a failure leaves the others serving."""
+        check_gguf(spec.path)
+        with self._progress.loading(spec):
+            server = LlamaServer.start(spec, self._options)
+        self._servers.append(server)
+        return Provider(spec.model_id, spec.kind, server.base_url)
+
     def stop_sync(self) -> None:
         while self._servers:
             self._servers.pop().stop()
 
     async def start(self, specs: Sequence[ModelSpec]) -> None:
         await trio.to_thread.run_sync(self.start_sync, specs)
+
+    async def add(self, spec: ModelSpec) -> Provider:
+        return await trio.to_thread.run_sync(self.add_sync, spec)
 
     async def stop(self) -> None:
         # Shielded: stopping must finish even when the caller is being cancelled,

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from computemesh import __version__
 from computemesh.body_limit import BodyLimit
 from computemesh.errors import InvalidRequestError
+from computemesh.json_bodies import JsonBodies
 from computemesh.node.api import aicn
 from computemesh.node.api.aicn import envelope as aicn_envelope
 from computemesh.node.api.body_limit import BodyTooLarge
@@ -28,10 +29,12 @@ from computemesh.node.api.forward.routes import (
     service_router,
 )
 from computemesh.node.api.known_hosts import KnownHosts, known_names
+from computemesh.node.api.localai import errors as localai_errors
 from computemesh.node.api.localai.router import router as localai_router
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.openai import errors as openai_errors
+from computemesh.node.api.openai import offgrid
 from computemesh.node.api.openai.routes import router as openai_router
 from computemesh.node.api.operator import OperatorRoutes
 from computemesh.node.api.state import NodeState
@@ -48,6 +51,7 @@ def create_app(state: NodeState) -> ASGIApp:
         state, "A computemesh node: the OCF node-table API, mesh routing and the OpenAI API."
     )
     app.include_router(openai_router)
+    app.include_router(offgrid.router)
     app.include_router(ocf_router)
     app.include_router(operator_router)
     app.include_router(service_router)
@@ -85,6 +89,7 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
         openapi_url="/openapi.json" if docs else None,
     )
     app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes, too_large=BodyTooLarge)
+    app.add_middleware(JsonBodies)  # curl -d, requests' data=, Go clients: JSON all the same
     app.state.node = state
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_body)
@@ -96,12 +101,16 @@ def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastA
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    """OCF's error shape ``{"error": "<message>"}``, except on the OpenAI surface's paths."""
+    """OCF's error shape ``{"error": "<message>"}``, except on the other surfaces' paths
+    (an unknown path, a wrong method), which answer in their own."""
     assert isinstance(error, StarletteHTTPException)
-    if aicn_envelope.is_aicn_path(request.url.path):
+    path = request.url.path
+    if aicn_envelope.is_aicn_path(path):
         return aicn_envelope.http_failure(request, error)
-    if openai_errors.is_openai_path(request.url.path):
+    if openai_errors.is_openai_path(path):
         return openai_errors.http_error(error.status_code, str(error.detail), error.headers)
+    if localai_errors.is_localai_path(path):
+        return localai_errors.error(error.status_code, str(error.detail), error.headers)
     return JSONResponse(
         {"error": error.detail}, status_code=error.status_code, headers=error.headers
     )
@@ -112,7 +121,11 @@ async def _invalid_body(request: Request, error: Exception) -> JSONResponse:
     problems = [
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
-    return JSONResponse({"error": "invalid request: " + "; ".join(problems)}, status_code=422)
+    # A body that is no JSON at all is 400, as OCF's BindJSON answers; a JSON body that
+    # fails the schema is FastAPI's 422.
+    malformed = any(item["type"] == "json_invalid" for item in error.errors())
+    message = "invalid request: " + "; ".join(problems)
+    return JSONResponse({"error": message}, status_code=400 if malformed else 422)
 
 
 async def _invalid_openai_body(request: Request, error: Exception) -> JSONResponse:

@@ -30,7 +30,7 @@ from computemesh.inference import LoadProgress
 from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.data_dir_lock import hold_data_dir
-from computemesh.node.local_engine import LLM_SERVICE, open_local_models
+from computemesh.node.local_engine import LLM_SERVICE, LocalModels, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.p2p import patch_registry
 from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
@@ -87,9 +87,9 @@ async def run_node(
         listener = await open_listener(settings.http_host, settings.http_port)
         async with listener:
             lock.describe(_http_url(settings.http_host, bound_port(listener)))
-            async with open_local_models(settings.engine, progress) as models:
-                services = with_entries(services, LLM_SERVICE, models)
-                await _run_mesh_node(settings, token, services, listener, on_ready)
+            async with open_local_models(settings.engine, settings.data_dir, progress) as models:
+                services = with_entries(services, LLM_SERVICE, models.entries)
+                await _run_mesh_node(settings, token, services, models, listener, on_ready)
 
 
 def _check_bootstraps(settings: NodeSettings, token: jointoken.JoinToken | None) -> None:
@@ -109,6 +109,7 @@ async def _run_mesh_node(
     settings: NodeSettings,
     token: jointoken.JoinToken | None,
     services: dict[str, LocalService],
+    models: LocalModels,
     listener: HttpListener,
     on_ready: Ready | None,
 ) -> None:
@@ -140,7 +141,7 @@ async def _run_mesh_node(
             host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
         async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
-            state = build_state(settings, sync, clients, directory, projects)
+            state = build_state(settings, sync, clients, directory, projects, models)
             peer_app: Any = create_peer_app(state)
             # The peers' kept-alive streams: idle ones closed in time, stalled bodies too.
             peers = Drain(body=_body_timeouts(settings))
@@ -190,6 +191,7 @@ def build_state(
     clients: HttpClients,
     directory: PeerDirectory,
     projects: ProjectStore | None = None,
+    models: LocalModels | None = None,
 ) -> NodeState:
     timeouts = Timeouts(
         connect=settings.forward_connect_timeout,
@@ -217,6 +219,7 @@ def build_state(
         timeouts=timeouts,
         settings=settings,
         projects=projects or ProjectStore(settings.data_dir),
+        local_models=models or LocalModels(settings.engine, settings.data_dir),
     )
 
 

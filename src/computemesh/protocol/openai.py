@@ -103,3 +103,18 @@ class ErrorResponse(BaseModel):
     """The seed's error envelope: ``{"error": {"message", "type", "code"}}``."""
 
     error: ErrorDetail
+
+
+class ModelImport(BaseModel):
+    """OffGrid's ``POST /v1/import``: a GGUF file on this machine (a USB stick) to serve."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, max_length=4096, description="the GGUF file")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the model id (default: the file name without .gguf)",
+    )

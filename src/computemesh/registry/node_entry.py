@@ -3,7 +3,7 @@
 from typing import Any
 
 from computemesh.registry.service_urls import service_url
-from computemesh.registry.services import LocalService
+from computemesh.registry.services import LocalService, with_entries
 from computemesh.registry.sync import TableSync
 
 
@@ -33,4 +33,17 @@ def update_own(sync: TableSync, update: dict[str, Any]) -> None:
 
 def withdraw_own(sync: TableSync) -> None:
     sync.own.withdrawn = True
+    sync.publish_now()
+
+
+def takes_entries(sync: TableSync, name: str) -> bool:
+    """Whether service ``name`` can get more entries: absent, or already naming its models
+    (one without identity groups claims every model, see ``with_entries``)."""
+    current = sync.own.services.get(name)
+    return current is None or bool(current.identity_group)
+
+
+def offer_entries(sync: TableSync, name: str, urls: dict[str, str]) -> None:
+    """Add ``entry=url`` pairs (a model loaded since the start) to service ``name``; publish."""
+    sync.own.services = with_entries(sync.own.services, name, urls)
     sync.publish_now()

@@ -24,6 +24,9 @@ LLM_SERVICE = "llm"
 MODEL_KEY = "model"
 TAG_OF_MARK = {"chat": "text-generation", "embedding": "embeddings"}
 UNMARKED_TAGS = ("text-generation",)
+# A service that is up: "connected" in OCF's words (nodes and computemesh's OCF view),
+# "online" from computemesh nodes before they spoke OCF's.
+UP = frozenset({"connected", "online"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ def _forwardable(service: object) -> bool:
     return (
         isinstance(service, dict)
         and service.get("name") == LLM_SERVICE
-        and service.get("status", "online") == "online"
+        and service.get("status", "connected") in UP
     )
 
 

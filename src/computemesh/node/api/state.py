@@ -1,11 +1,13 @@
 """What the HTTP edge of a running node can reach; built by the daemon."""
 
+import time
 from dataclasses import dataclass, field
 
 import httpx
 from pydantic import SecretStr
 
 from computemesh.config import NodeSettings
+from computemesh.node.local_engine import LocalModels
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.projects import ProjectStore
 from computemesh.registry.service_urls import OwnEndpoints
@@ -38,8 +40,11 @@ class NodeState:
     timeouts: Timeouts
     settings: NodeSettings
     projects: ProjectStore
+    local_models: LocalModels
+    """The models this node's own engine serves; ``POST /v1/import`` adds to them."""
     usage: UsageMeter = field(default_factory=UsageMeter)
     """Tokens of the answers the OpenAI surface gave this node's clients."""
+    started_at: float = field(default_factory=time.time)
 
     def own_endpoints(self) -> OwnEndpoints:
         """Where this node listens: no service may point there."""

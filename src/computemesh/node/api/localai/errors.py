@@ -1,7 +1,7 @@
 """LocalAI's error answer ``{"error": {"code", "message"}}`` for every failure of its routes."""
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request, Response
@@ -17,8 +17,17 @@ class P2PUnavailable(Exception):
     """The node runs without the P2P layer (or without what was asked of it): 500."""
 
 
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": status, "message": message}}, status_code=status)
+PREFIX = "/api/p2p"
+
+
+def is_localai_path(path: str) -> bool:
+    """Paths of this surface: an unknown one, or a wrong method, answers in its format too."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": status, "message": message}}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 class LocalAiRoute(APIRoute):

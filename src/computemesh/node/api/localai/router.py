@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse
 
 from computemesh.node.api.deps import node_state
 from computemesh.node.api.localai.adapter import is_worker, node_data, node_status
-from computemesh.node.api.localai.errors import LocalAiRoute, P2PUnavailable
+from computemesh.node.api.localai.errors import PREFIX, LocalAiRoute, P2PUnavailable
 from computemesh.node.api.operator import require_operator
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.localai import (
@@ -30,7 +30,7 @@ from computemesh.registry import view
 from computemesh.registry.view import PeerRow
 
 ONLINE_WINDOW_S = 40.0
-router = APIRouter(prefix="/api/p2p", tags=["LocalAI P2P"], route_class=LocalAiRoute)
+router = APIRouter(prefix=PREFIX, tags=["LocalAI P2P"], route_class=LocalAiRoute)
 
 
 async def _state(state: Annotated[NodeState, Depends(node_state)]) -> NodeState:

@@ -1,5 +1,6 @@
 """Node table rows → OCF JSON."""
 
+from computemesh.ids import PeerId
 from computemesh.node.api.ocf.models import OcfGpu, OcfHardware, OcfPeer, service_json
 from computemesh.protocol.mesh import HardwareClaim
 from computemesh.registry.view import PeerRow
@@ -37,3 +38,10 @@ def peer_json(row: PeerRow) -> OcfPeer:
         expires_at=claims.expires_at,
         received_at=claims.issued_at if row.is_self else seen.record_received,
     )
+
+
+def addr_info(peer: PeerId, addrs: list[str]) -> dict[str, object]:
+    """go-libp2p's JSON ``AddrInfo``: ``Addrs`` are transport addresses, the id stands apart."""
+    suffix = f"/p2p/{peer}"
+    bare = [addr.removesuffix(suffix) for addr in addrs]
+    return {"ID": peer, "Addrs": list(dict.fromkeys(a for a in bare if a))}

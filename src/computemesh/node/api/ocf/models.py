@@ -22,7 +22,7 @@ class OcfHardware(BaseModel):
 class OcfService(BaseModel):
     name: str
     hardware: OcfHardware = Field(default_factory=OcfHardware)
-    status: str = "online"
+    status: str = "connected"
     host: str = ""
     port: str = ""
     identity_group: list[str] = Field(default_factory=list)
@@ -97,10 +97,16 @@ class NodeUpdate(BaseModel):
     role: list[str] | None = Field(default=None, max_length=16)
 
 
+# OCF's words for a service's state (its registrar writes "connected"). The signed
+# record keeps computemesh's own words, so older nodes still read it; only this view
+# speaks OCF's.
+OCF_SERVICE_STATUS = {"online": "connected", "unhealthy": "disconnected"}
+
+
 def service_json(claim: ServiceClaim) -> OcfService:
     return OcfService(
         name=claim.name,
-        status=claim.status,
+        status=OCF_SERVICE_STATUS[claim.status],
         host=claim.host,
         port=str(claim.port),
         identity_group=list(claim.identity_group),

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException
 
 from computemesh.node.api.deps import State
-from computemesh.node.api.ocf.adapter import peer_json
+from computemesh.node.api.ocf.adapter import addr_info, peer_json
 from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
 from computemesh.registry import view
@@ -35,7 +35,7 @@ async def table(state: State, all: bool = False) -> dict[str, OcfPeer]:
 async def peers(state: State) -> dict[str, list[dict[str, Any]]]:
     """Peers with a live libp2p connection, as go-libp2p AddrInfo JSON."""
     host = state.sync.host
-    return {"peers": [{"ID": p, "Addrs": host.peer_addrs(p)} for p in host.connected_peers()]}
+    return {"peers": [addr_info(p, host.peer_addrs(p)) for p in host.connected_peers()]}
 
 
 @router.get("/dnt/peers_status")

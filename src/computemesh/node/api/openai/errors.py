@@ -1,7 +1,10 @@
 """Errors of the OpenAI surface in the seed's shape ``{"error": {"message", "type", "code"}}``.
 
-Paths of this surface answer 404/405 in that shape too; the OCF paths (``/v1/dnt``,
-``/v1/health``, …) keep OCF's ``{"error": "..."}``, chosen by path in ``node.app``.
+Every ``/v1/*`` path that is not OCF's belongs to this surface, as do ``/`` and
+``/health``: an unknown one, or a wrong method, answers 404/405 in OpenAI's shape
+(``param`` too, null, as OpenAI's own answers carry it). The OCF paths (``/v1/dnt``,
+``/v1/health``, the forwarding routes) keep OCF's ``{"error": "..."}``; ``node.app``
+chooses by path.
 """
 
 from collections.abc import Mapping
@@ -11,16 +14,19 @@ from fastapi.responses import JSONResponse
 from computemesh.errors import InvalidRequestError
 from computemesh.protocol.openai_errors import error_body, invalid_request_body
 
-OPENAI_PATHS = frozenset(
-    {"/", "/health", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
-)
+ROOT_PATHS = frozenset({"/", "/health"})
+OCF_PREFIXES = ("/v1/health", "/v1/dnt", "/v1/p2p", "/v1/_service", "/v1/service")
 API_ERROR = "api_error"  # the seed's type for model_not_found
 INVALID_REQUEST = "invalid_request_error"
 _CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
 
 def is_openai_path(path: str) -> bool:
-    return path in OPENAI_PATHS or path.startswith("/v1/models/")
+    if path in ROOT_PATHS:
+        return True
+    if not path.startswith("/v1/"):
+        return False
+    return not any(path == ocf or path.startswith(ocf + "/") for ocf in OCF_PREFIXES)
 
 
 def openai_error(status: int, message: str, code: str, kind: str = INVALID_REQUEST) -> JSONResponse:
@@ -47,6 +53,5 @@ def wrong_kind(model: str, kind: str) -> JSONResponse:
 
 def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> JSONResponse:
     """A routing-level error (unknown path, wrong method) on one of this surface's paths."""
-    response = openai_error(status, detail, _CODES.get(status, "http_error"))
-    response.headers.update(headers or {})
-    return response
+    body = error_body(detail, INVALID_REQUEST, _CODES.get(status, "http_error"))
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
