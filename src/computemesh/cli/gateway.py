@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from computemesh.cli.extras import require
 from computemesh.cli.flagsets import GATEWAY_MIGRATE, GATEWAY_START
 from computemesh.config import GatewaySettings
 from computemesh.errors import ComputemeshError
@@ -35,6 +36,7 @@ def start(config: Path | None, flags: dict[str, Any]) -> None:
     from the environment and the --config file; SECRET_KEY only from those two.
     """
     settings = _settings(config, **flags)
+    require("gateway", "the gateway")
     setup_logging(settings.log_level)
     listener = _listen(settings.host, settings.port)
     from computemesh.gateway.startup import preflight
@@ -92,6 +94,7 @@ def migrate(config: Path | None, flags: dict[str, Any]) -> None:
     """Bring the database schema up to date (the way to migrate PostgreSQL)."""
     # Migrating signs no tokens, so no SECRET_KEY is needed for it.
     settings = _settings(config, **flags, dev=True)
+    require("gateway", "migrating the gateway's database")
     try:
         anyio.run(_migrate, settings)
     except Exception as error:  # driver errors vary by database; show them, no traceback

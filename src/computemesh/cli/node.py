@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from computemesh.cli.extras import require
 from computemesh.cli.failure import computemesh_error, fail, refuse_settings
 from computemesh.cli.flagsets import NODE_START
 from computemesh.config import NodeSettings
@@ -42,6 +43,8 @@ app.command("start")(NODE_START.command(start))
 
 def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     """Run a node in the foreground with model loads shown; errors exit with status 1."""
+    if settings.engine.wanted:
+        require("inference", "serving local models")
     setup_logging(settings.log_level)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
