@@ -135,3 +135,16 @@ def test_two_settings_on_one_flag_name_are_refused() -> None:
     clash = FlagSet(ServeSettings, names={"http_port": "threads"})
     with pytest.raises(ValueError, match="--threads would set both"):
         clash.flags()
+
+
+def test_identity_finds_the_key_where_the_same_settings_start_the_node(tmp_path: Path) -> None:
+    (tmp_path / "node.toml").write_text(f'data_dir = "{tmp_path / "from-file"}"\n')
+    config = ["--config", str(tmp_path / "node.toml")]
+    env = {"COMPUTEMESH_KEY_TYPE": "secp256k1"}
+    created = runner.invoke(app, ["identity", "new", *config], env=env)
+    assert created.exit_code == 0, created.output
+    assert str(tmp_path / "from-file") in created.stdout  # data_dir from the file
+    shown = runner.invoke(app, ["identity", "show", *config])
+    assert shown.stdout.strip().startswith("16Uiu2")  # key type from the environment
+    moved = {"COMPUTEMESH_DATA_DIR": str(tmp_path / "from-env")}
+    assert runner.invoke(app, ["identity", "show", *config], env=moved).exit_code == 1

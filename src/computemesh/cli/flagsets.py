@@ -43,3 +43,7 @@ GATEWAY_START = FlagSet(
     GatewaySettings, without=frozenset({"secret_key"}), names={"ocf_head_url": "node"}
 )
 GATEWAY_MIGRATE = FlagSet(GatewaySettings, only=("database_url", "data_dir"))
+
+# The key of the node these settings start: the same data_dir, from the same places.
+IDENTITY_NEW = FlagSet(NodeSettings, only=("data_dir", "key_type"))
+IDENTITY_SHOW = FlagSet(NodeSettings, only=("data_dir",))

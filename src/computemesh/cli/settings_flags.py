@@ -20,8 +20,9 @@ from rich.markup import escape
 
 from computemesh.config.fields import Setting, settings_of
 
-# The body of a command: the ``--config`` file and the flags given, nested as the settings are.
-Body = Callable[[Path | None, dict[str, Any]], None]
+# The body of a command: the ``--config`` file, the flags given (nested as the settings
+# are), then the command's own options as keywords.
+Body = Callable[..., None]
 # Types click parses itself; anything else (literals, secrets) reaches pydantic as text,
 # so a bad value is refused in one line naming the setting, like every other bad setting.
 CLICK_TYPES = (bool, int, float, Path)
@@ -101,12 +102,18 @@ class FlagSet:
             place[name] = value
         return nested
 
-    def command(self, body: Body) -> Callable[..., None]:
-        """A typer command with ``--config`` and these flags that calls ``body``."""
+    def command(self, body: Body, *own: inspect.Parameter) -> Callable[..., None]:
+        """A typer command with ``--config`` and these flags that calls ``body``.
+
+        ``own`` are the command's options that are no setting (``--force``): they reach
+        ``body`` as keyword arguments.
+        """
         flags = self.flags()
+        own_names = [parameter.name for parameter in own]
 
         def run(config: Path | None = None, **values: Any) -> None:
-            body(config, self.given(values))
+            extra = {name: values.pop(name) for name in own_names}
+            body(config, self.given(values), **extra)
 
         config = inspect.Parameter(
             "config",
@@ -116,13 +123,20 @@ class FlagSet:
         )
         # typer reads a command's options from its signature: this one is made, not written.
         run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [config, *(flag.signature_parameter() for flag in flags)]
+            [config, *(flag.signature_parameter() for flag in flags), *own]
         )
         run.__name__ = body.__name__
         run.__qualname__ = body.__qualname__
         run.__doc__ = body.__doc__
         run.__module__ = body.__module__
         return run
+
+
+def own_option(name: str, default: Any, option: Any) -> inspect.Parameter:
+    """An option of a command that is no setting, for ``FlagSet.command``."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option
+    )
 
 
 def _refuse_clashes(flags: list[Flag]) -> None:
