@@ -45,20 +45,26 @@ def settings_from(
 
 
 def test_node_flags_beat_env_beat_toml_beat_defaults(tmp_path: Path) -> None:
-    toml = 'http_port = 7001\nowner = "0xfile"\nrecord_ttl = 30.0\n[engine]\nparallel = 7\n'
+    toml = 'http_port = 7001\nowner = "0xfile"\nrecord_ttl = 30.0\nrole = ["file"]\n'
+    toml += 'identity_group = ["llm:model=file"]\n[engine]\nparallel = 7\n'
     env = {
         "COMPUTEMESH_HTTP_PORT": "7002",
         "COMPUTEMESH_OWNER": "0xenv",
         "COMPUTEMESH_ENGINE__THREADS": "5",
         "COMPUTEMESH_ENGINE__PARALLEL": "6",
         "COMPUTEMESH_TRUST_LOOPBACK": "true",
+        "COMPUTEMESH_ROLE": '["env"]',
+        "COMPUTEMESH_IDENTITY_GROUP": '["llm:model=env"]',
     }
     args = ["--http-port", "7003", "--threads", "3", "--no-trust-loopback"]
+    args += ["--identity-group", "llm:model=a", "--identity-group", "llm:model=b"]
     settings = settings_from(NODE_START, args, env, toml, tmp_path)
     assert settings.http_port == 7003  # flag over env and file
     assert settings.engine.threads == 3  # a nested flag over its env variable
     assert settings.trust_loopback is False  # a bool's --no- form over env
+    assert settings.identity_group == ["llm:model=a", "llm:model=b"]  # a repeated flag
     assert settings.owner == "0xenv"  # no flag: env over file
+    assert settings.role == ["env"]  # a list without its flag: env over file
     assert settings.engine.parallel == 6  # nested: env over file
     assert settings.record_ttl == 30.0  # file over default
     assert settings.max_peers == 64  # default

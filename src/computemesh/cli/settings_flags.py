@@ -93,7 +93,7 @@ class FlagSet:
         nested: dict[str, Any] = {}
         for flag in self.flags():
             value = values.get(flag.parameter)
-            if value is None or value == []:
+            if value is None or (isinstance(value, list | tuple) and not value):
                 continue
             *tables, name = flag.setting.path
             place = nested
