@@ -34,6 +34,10 @@ _BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 _MARKER = FORWARDED_MARKER.encode("ascii")
 
 
+class DeadlinePassed(httpx.ReadTimeout):
+    """A body read stopped by the request's own deadline rather than by a stall."""
+
+
 def peer_locator(resolve: Callable[[str], PeerId | None]) -> Locate:
     """``libp2p://<peer id>`` URLs → the peer id, case restored."""
     return lambda scheme, authority: resolve(authority.lower()) if scheme == URL_SCHEME else None
@@ -269,17 +273,19 @@ class _ResponseBody(httpx.AsyncByteStream):
             event = self._channel.poll()
             if event is not None:
                 return event
-            limit, stalled = self._limit, "response body stalled"
+            limit, by_deadline = self._limit, False
             if self._deadline is not None:
                 # One time limit per read serves both: a stall, and the whole deadline.
                 remaining = max(self._deadline - time.monotonic(), 0)
                 if limit is None or remaining < limit:
-                    limit, stalled = remaining, DEADLINE_PASSED
+                    limit, by_deadline = remaining, True
             with anyio.move_on_after(limit):
                 return await self._channel.next_event()
         except _ERRORS as error:
             raise httpx.ReadError(str(error), request=self._request) from error
-        raise httpx.ReadTimeout(stalled, request=self._request)
+        if by_deadline:
+            raise DeadlinePassed(DEADLINE_PASSED, request=self._request)
+        raise httpx.ReadTimeout("response body stalled", request=self._request)
 
     async def aclose(self) -> None:
         if self._closed:

@@ -25,6 +25,14 @@ def error_body(message: str, type_: str, code: str | None, param: str | None = N
     return ErrorResponse(error=detail).model_dump()
 
 
+def short_error_body(message: str, type_: str, code: str | None) -> Any:
+    """The same without ``param``: errors that are not about one field of a request (the
+    OpenAI surface's 404, 405 and 5xx, forwarding failures, a cut stream's last event)."""
+    body = error_body(message, type_, code)
+    del body["error"]["param"]
+    return body
+
+
 def invalid_request_body(error: InvalidRequestError) -> Any:
     return error_body(error.message, INVALID_REQUEST, error.code, error.param)
 

@@ -165,6 +165,9 @@ class ProjectStore:
         self.save()
         return len(gone)
 
+    def has_project(self, project: str) -> bool:
+        return any(m.project == project for m in self.models.values())
+
     def find(self, project: str, model: str) -> ProjectModel | None:
         return self.models.get(service_name(project, model))
 

@@ -3,19 +3,28 @@
 Attempts are bounded (``max_attempts``) and share one total deadline. A provider
 that cannot be reached, answers 5xx, or resets before its first byte is cooled
 down and another is tried; once bytes reach the client there is no going back.
+``failover`` is that loop for any kind of attempt, so a surface whose answers need a
+check of their own (AICN's proxy calls) chooses and retries providers the same way.
 """
 
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from computemesh.ids import PeerId
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.providers import ProviderIndex
 from computemesh.routing.candidates import Candidate, Fields, find_candidates
-from computemesh.routing.errors import AllAttemptsFailed, ForwardError, NoProvider, Unreachable
+from computemesh.routing.errors import (
+    AllAttemptsFailed,
+    BadAnswer,
+    ForwardError,
+    NoProvider,
+    Unreachable,
+)
 from computemesh.routing.forwarder import Forwarded, Outbound, Timeouts, forward
 from computemesh.routing.stats import ProviderStats
 from computemesh.routing.strategy import Strategy, choose
@@ -24,6 +33,19 @@ log = logging.getLogger(__name__)
 
 LocalUrl = Callable[[str, Fields], str | None]
 SERVED_BY = "x-computing-node"
+T = TypeVar("T")
+Attempt = Callable[[Candidate], Awaitable[T]]
+Release = Callable[[], None]
+Held = Callable[[T, Release], None]
+"""When a provider's answer stops counting as in flight: ``held(answer, release)``."""
+
+
+def _released(answer: object, release: Release) -> None:
+    release()  # an answer made whole: the provider is done with it
+
+
+def _until_closed(answer: Forwarded, release: Release) -> None:
+    answer.on_close(release)  # a relayed body: in flight until it is closed
 
 
 @dataclass
@@ -41,6 +63,28 @@ class Dispatcher:
         self, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
         """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
+
+        async def attempt(choice: Candidate) -> Forwarded:
+            url = self._url(choice, service, request, fields)
+            response = await forward(self.http, url, request, self.timeouts, deadline)
+            if response.status >= 500:
+                await response.aclose()
+                raise BadAnswer(f"answered HTTP {response.status}")
+            response.headers.append((SERVED_BY, choice.peer))
+            return response
+
+        return await self.failover(service, fields, attempt, _until_closed)
+
+    async def failover(
+        self, service: str, fields: Fields, attempt: Attempt[T], held: Held[T] = _released
+    ) -> T:
+        """What ``attempt`` gives for the first provider it succeeds with.
+
+        Providers are chosen by the strategy, those cooling down last. An attempt
+        raises ``Unreachable`` (``BadAnswer`` for an answer not to pass on) to have
+        another provider tried; any other error ends the request. The provider counts
+        the request in flight until ``held`` releases it.
+        """
         candidates = find_candidates(
             self.providers.matching(service, fields, time.time()), service, fields
         )
@@ -52,40 +96,31 @@ class Dispatcher:
             choice = self._pick([c for c in candidates if c.peer not in tried])
             tried.add(choice.peer)
             try:
-                return await self._attempt(choice, service, request, fields, deadline)
+                return await self._attempt(choice, attempt, held)
             except Unreachable as error:
                 log.info("provider %s failed, trying another: %s", choice.peer, error)
                 failures.append(f"{choice.peer}: {error}")
-        raise AllAttemptsFailed(
-            f"all {len(failures)} providers tried for {service!r} failed: " + "; ".join(failures)
-        )
+        raise AllAttemptsFailed(service, failures)
 
     def _pick(self, remaining: list[Candidate]) -> Candidate:
         now = time.monotonic()
         warm = [c for c in remaining if not self.stats.cooling(c.peer, now)]
         return choose(self.strategy, warm or remaining, self.stats, self.rng)
 
-    async def _attempt(
-        self, choice: Candidate, service: str, request: Outbound, fields: Fields, deadline: float
-    ) -> Forwarded:
-        url = self._url(choice, service, request, fields)
+    async def _attempt(self, choice: Candidate, attempt: Attempt[T], held: Held[T]) -> T:
+        """One attempt, kept in the provider's statistics (in flight, latency, cool-down)."""
+        started = time.monotonic()
         self.stats.begin(choice.peer)
         try:
-            response = await forward(self.http, url, request, self.timeouts, deadline)
+            answer = await attempt(choice)
         except BaseException as error:  # cancellation too: in flight must come back down
             self.stats.end(choice.peer)
             if isinstance(error, ForwardError):
                 self.stats.failed(choice.peer, time.monotonic())
             raise
-        if response.status >= 500:
-            self.stats.end(choice.peer)
-            self.stats.failed(choice.peer, time.monotonic())
-            await response.aclose()
-            raise Unreachable(f"answered HTTP {response.status}")
-        self.stats.answered(choice.peer, response.elapsed_s)
-        response.on_close(lambda: self.stats.end(choice.peer))
-        response.headers.append((SERVED_BY, choice.peer))
-        return response
+        self.stats.answered(choice.peer, time.monotonic() - started)
+        held(answer, lambda: self.stats.end(choice.peer))
+        return answer
 
     def _url(self, choice: Candidate, service: str, request: Outbound, fields: Fields) -> str:
         if choice.is_local:

@@ -33,10 +33,19 @@ class Unreachable(ForwardError):
     code = "provider_unreachable"
 
 
+class BadAnswer(Unreachable):
+    """The provider answered, but not with an answer to pass on (a 5xx): try another."""
+
+
 class AllAttemptsFailed(ForwardError):
-    """Every provider tried failed (502)."""
+    """Every provider tried failed (502); ``failures`` says how, one line per provider."""
 
     code = "all_providers_failed"
+
+    def __init__(self, service: str, failures: list[str]) -> None:
+        tried = f"all {len(failures)} providers tried for {service!r} failed: "
+        super().__init__(tried + "; ".join(failures))
+        self.failures = failures
 
 
 class DeadlineExceeded(ForwardError):

@@ -14,7 +14,7 @@ from computemesh.routing.candidates import request_fields
 
 async def local_service_url(state: NodeState, service: str, request: Request) -> str | None:
     """The base URL of the local upstream for this request, or None if no such service."""
-    found = state.sync.own.services.get(service)
+    found = state.own_service(service)
     if found is None:
         return None
     if not found.entry_urls:

@@ -1,17 +1,31 @@
-"""What the HTTP edge of a running node can reach; built by the daemon."""
+"""What the HTTP edge of a running node can reach; built by the daemon.
+
+Handlers ask for what they mean (this node's rows of the table, a model the mesh
+knows, registering a project) through ``NodeState``'s methods, rather than reaching
+through it into the registry's and the router's own objects.
+"""
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from computemesh.config import NodeSettings
+from computemesh.ids import PeerId
 from computemesh.node.local_engine import LocalModels
+from computemesh.p2p.host import MeshHost
 from computemesh.p2phttp.direct import DirectSender
-from computemesh.registry.projects import ProjectStore
+from computemesh.registry import view
+from computemesh.registry.node_entry import offer_entries, takes_entries, update_own, withdraw_own
+from computemesh.registry.observations import Observation
+from computemesh.registry.projects import ProjectModel, ProjectStore
 from computemesh.registry.service_urls import OwnEndpoints
+from computemesh.registry.services import LocalService
 from computemesh.registry.sync import TableSync
+from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, MeshModel, mesh_models
 from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
 from computemesh.routing.forwarder import Timeouts
@@ -55,3 +69,72 @@ class NodeState:
             settings.http_host,
             settings.public_addr,
         )
+
+    @property
+    def peer_id(self) -> PeerId:
+        return self.sync.host.peer_id
+
+    @property
+    def host(self) -> MeshHost:
+        """This node's libp2p host: its connections, peers and addresses."""
+        return self.sync.host
+
+    def rows(self, now: float | None = None, window: float | None = None) -> list[view.PeerRow]:
+        """Every live record of the table, this node's own first (``view.rows``)."""
+        return view.rows(self.sync, _now(now), self.online_window if window is None else window)
+
+    def row(self, peer: PeerId) -> view.PeerRow | None:
+        return view.peer_row(self.sync, peer, time.time(), self.online_window)
+
+    def bootstraps(self) -> list[str]:
+        return view.bootstraps(self.sync, time.time(), self.online_window)
+
+    def observation(self, peer: PeerId) -> Observation:
+        """What this node saw of ``peer``: connections, last seen, latency."""
+        return self.sync.observations.get(peer)
+
+    def table_counts(self) -> dict[str, int]:
+        """How the table's gossip went (records accepted, refused, …), by outcome."""
+        return dict(self.sync.counts)
+
+    def can_add_models(self, service: str) -> bool:
+        """Whether this node's ``service`` can name more models (``takes_entries``)."""
+        return takes_entries(self.sync, service)
+
+    def add_models(self, service: str, urls: dict[str, str]) -> None:
+        """Offer models loaded since the start under ``service``, and publish the record."""
+        offer_entries(self.sync, service, urls)
+
+    def rejected_records(self) -> dict[str, int]:
+        """Records this node refused, by reason."""
+        return self.sync.rejections.by_reason()
+
+    def mesh_model(self, model: str) -> MeshModel | None:
+        """What the mesh offers of ``model``, from only the records that claim it."""
+        entry = f"{MODEL_KEY}={model}"
+        claiming = self.dispatcher.providers.claiming(LLM_SERVICE, entry, time.time())
+        return mesh_models(claiming).get(model)
+
+    def own_service(self, name: str) -> LocalService | None:
+        """A service this node's own record offers."""
+        return self.sync.own.services.get(name)
+
+    def update_own_entry(self, fields: dict[str, Any]) -> None:
+        update_own(self.sync, fields)
+
+    def withdraw_own_entry(self) -> None:
+        withdraw_own(self.sync)
+
+    def register_models(self, models: Iterable[ProjectModel]) -> None:
+        """Offer project models from this node (saved, and published at once)."""
+        self.projects.register(self.sync.own, models)
+        self.sync.publish_now()
+
+    def unregister_project(self, project: str) -> None:
+        """Withdraw every model of ``project`` from this node (saved, published at once)."""
+        self.projects.unregister(self.sync.own, project)
+        self.sync.publish_now()
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now

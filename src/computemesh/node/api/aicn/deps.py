@@ -12,7 +12,7 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 def is_self(state: NodeState, node_id: str) -> bool:
-    return node_id == state.sync.host.peer_id
+    return node_id == state.peer_id
 
 
 def target_node(state: NodeState, request: Request, node_id: str) -> PeerId | None:

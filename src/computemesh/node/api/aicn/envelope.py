@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from computemesh.errors import ComputemeshError
 from computemesh.protocol.aicn import Code
 from computemesh.routing.errors import (
     AllAttemptsFailed,
@@ -48,7 +49,7 @@ _STATUS = {
 }
 
 
-class AicnError(Exception):
+class AicnError(ComputemeshError):
     """A failure answered as ``{code, message}``; the status follows the code unless given."""
 
     def __init__(self, code: Code, message: str, status: int | None = None) -> None:

@@ -5,7 +5,6 @@ A remote node's PeerInfo and machine information are asked of that node itself o
 ``/libp2p-http`` (its peer-safe ``/api/v0/id`` and ``/api/v0/host/info``).
 """
 
-import time
 from typing import Any
 
 import anyio
@@ -30,7 +29,6 @@ from computemesh.protocol.aicn import (
     SwarmAddrs,
     SwarmPeer,
 )
-from computemesh.registry import view
 from computemesh.registry.sync import TOPIC
 
 PROTOCOL_VERSION = "aicn/0.0.1"
@@ -40,7 +38,7 @@ OPERATOR = [Depends(require_operator)]
 
 
 def own_peer_info(state: NodeState) -> PeerInfo:
-    host = state.sync.host
+    host = state.host
     return PeerInfo(
         peer_id=host.peer_id,
         protocol_version=PROTOCOL_VERSION,
@@ -59,7 +57,7 @@ async def peer_id(state: State) -> PeerInfo:
 @router.get("/peers")
 async def peers(state: State) -> Response:
     """Online nodes of the mesh, this one included."""
-    rows = view.rows(state.sync, time.time(), state.online_window)
+    rows = state.rows()
     return ok([row.claims.peer_id for row in rows if row.online])
 
 
@@ -112,16 +110,15 @@ async def _own_host_info(state: NodeState) -> HostInfo:
 @router.get("/swarm/peers", response_model=list[SwarmPeer])
 async def swarm_peers(state: State) -> list[SwarmPeer]:
     """Open connections (bare list, as in the seed; GET since AICN v0.1.8)."""
-    observations = state.sync.observations
     return [
         SwarmPeer(
             id=f"{peer[:10]}-{index}",
             peer=peer,
             addr=addr,
-            latency=_go_duration(observations.get(peer).latency_ms),
+            latency=_go_duration(state.observation(peer).latency_ms),
             direction=direction,
         )
-        for index, (peer, addr, direction) in enumerate(state.sync.host.connections(), 1)
+        for index, (peer, addr, direction) in enumerate(state.host.connections(), 1)
     ]
 
 
@@ -136,7 +133,7 @@ def _go_duration(milliseconds: float | None) -> str:
 @router.get("/swarm/addrs", response_model=list[SwarmAddrs])
 async def swarm_addrs(state: State) -> list[SwarmAddrs]:
     """Known addresses of this node and of every peer it knows (bare list; GET too)."""
-    host = state.sync.host
+    host = state.host
     known = [SwarmAddrs(peer=host.peer_id, addrs=host.listen_addrs())]
     return known + [SwarmAddrs(peer=p, addrs=host.peer_addrs(p)) for p in host.known_peers()]
 
@@ -145,7 +142,7 @@ async def swarm_addrs(state: State) -> list[SwarmAddrs]:
 async def swarm_connect(body: NodeAddressRequest, state: State) -> Response:
     """Dial a node (operator only: loopback or the admin token)."""
     try:
-        await state.sync.host.dial(body.node_addr)
+        await state.host.dial(body.node_addr)
     except InvalidAddress as error:
         raise AicnError(Code.PARAMETER, str(error)) from error
     except DialError as error:
@@ -157,9 +154,9 @@ async def swarm_connect(body: NodeAddressRequest, state: State) -> Response:
 async def swarm_disconnect(body: NodeAddressRequest, state: State) -> Response:
     """Close every connection to a node (operator only)."""
     peer = _peer_of(body.node_addr)
-    if not state.sync.host.is_connected(peer):
+    if not state.host.is_connected(peer):
         raise AicnError(Code.ROUTING, f"not connected to {peer}")
-    await state.sync.host.disconnect(peer)
+    await state.host.disconnect(peer)
     return ok()
 
 
@@ -174,4 +171,4 @@ def _peer_of(node_addr: str) -> PeerId:
 @router.get("/pubsub/peers", response_model=list[str])
 async def pubsub_peers(state: State) -> list[Any]:
     """Peers subscribed to the node-table topic, as far as this node knows (bare list)."""
-    return list(state.sync.host.topic_peers(TOPIC))
+    return list(state.host.topic_peers(TOPIC))

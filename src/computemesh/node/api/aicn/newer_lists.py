@@ -7,8 +7,6 @@ state, so a registration whose model API went down shows as ``unhealthy`` instea
 vanishing. The parameters come from the query string (or a JSON body, as v0.1.8 sent).
 """
 
-import time
-
 from fastapi import APIRouter, Request, Response
 
 from computemesh.node.api.aicn.envelope import AicnRoute, ok
@@ -16,7 +14,6 @@ from computemesh.node.api.aicn.query import documented, get_params
 from computemesh.node.api.deps import State
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import ListQuery, ProjectModelQuery, ProjectPeer, ProjectQuery
-from computemesh.registry import view
 from computemesh.registry.projects import Offer, offers
 from computemesh.registry.view import PeerRow
 
@@ -27,7 +24,7 @@ PEERS_DEFAULT, PEERS_MAX = 20, 100
 
 def _running(state: NodeState) -> list[Offer]:
     """Models that an online node offers and that answer (what the POST lists show)."""
-    return [o for o in offers(view.rows(state.sync, time.time(), state.online_window)) if o.online]
+    return [o for o in offers(state.rows()) if o.online]
 
 
 @router.get("/ai/projects/list", openapi_extra=documented("number"))
@@ -51,7 +48,7 @@ async def projects_peers(request: Request, state: State) -> Response:
     """Every online node that registered the model (default 20, at most 100), those
     whose model answers first."""
     query = await get_params(request, ProjectModelQuery)
-    table = view.rows(state.sync, time.time(), state.online_window)
+    table = state.rows()
     rows = {row.claims.peer_id: row for row in table if row.online}
     wanted = (query.project, query.model)
     found = [o for o in offers(table) if (o.project, o.model) == wanted and o.peer in rows]
@@ -62,7 +59,7 @@ async def projects_peers(request: Request, state: State) -> Response:
 
 def _project_peer(state: NodeState, row: PeerRow, offer: Offer) -> ProjectPeer:
     latency_ms = row.observation.latency_ms
-    connected = row.is_self or state.sync.host.is_connected(offer.peer)
+    connected = row.is_self or state.host.is_connected(offer.peer)
     return ProjectPeer(
         node_id=offer.peer,
         connectivity=1 if connected else 0,

@@ -9,7 +9,6 @@ machine to every peer), gated as ``/v1/dnt/_node`` is; a refusal is AICN's permi
 error, 1009, with HTTP 403.
 """
 
-import time
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Response
@@ -29,7 +28,6 @@ from computemesh.protocol.aicn import (
     ProjectRegistration,
     ProjectRequest,
 )
-from computemesh.registry import view
 from computemesh.registry.projects import Offer, ProjectModel, check_local_api, offers
 
 router = APIRouter(prefix="/api/v0", tags=["AICN"], route_class=AicnRoute)
@@ -37,7 +35,7 @@ OPERATOR = [Depends(require_operator)]
 
 
 def _offers(state: NodeState, *, online_only: bool = True) -> list[Offer]:
-    found = offers(view.rows(state.sync, time.time(), state.online_window))
+    found = offers(state.rows())
     return [offer for offer in found if offer.online or not online_only]
 
 
@@ -52,18 +50,16 @@ async def register(body: ProjectRegistration, state: State) -> Response:
             check_local_api(model.api, own)
         except ConfigError as error:
             raise AicnError(Code.PARAMETER, f"model {model.model!r}: {error}") from error
-    _save(lambda: state.projects.register(state.sync.own, models))
-    state.sync.publish_now()
+    _save(lambda: state.register_models(models))
     return ok()
 
 
 @router.post("/ai/project/unregister", dependencies=OPERATOR)
 async def unregister(body: ProjectRequest, state: State) -> Response:
     """Withdraw every model of a project from this node."""
-    if not any(m.project == body.project for m in state.projects.models.values()):
+    if not state.projects.has_project(body.project):
         raise AicnError(Code.PARAMETER, f"this node has no project {body.project!r}")
-    _save(lambda: state.projects.unregister(state.sync.own, body.project))
-    state.sync.publish_now()
+    _save(lambda: state.unregister_project(body.project))
     return ok()
 
 
@@ -77,7 +73,7 @@ def _save(change: Callable[[], object]) -> None:
 @router.post("/ai/project/peer")
 async def project_peer(body: NodeRequest, state: State) -> Response:
     """What projects and models a node registered, from its signed record."""
-    row = view.peer_row(state.sync, PeerId(body.node_id), time.time(), state.online_window)
+    row = state.row(PeerId(body.node_id))
     if row is None and not is_self(state, body.node_id):
         raise AicnError(Code.ROUTING, f"unknown node {body.node_id}: not in this node's table", 404)
     states: dict[str, dict[str, str]] = {}  # project → model → its state

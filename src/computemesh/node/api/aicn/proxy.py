@@ -1,14 +1,13 @@
 """The ``/proxy`` calls: our routing picks a node for a project's model, retrying others.
 
-Candidates and the choice come from the routing core (identity groups, power of two
+The dispatcher's failover chooses and retries the nodes (identity groups, power of two
 choices over in-flight requests and latency, cool-downs), as for any service. What is
-AICN's own is the retry rule the seed describes: a node's answer counts only if it is
-a correct result (HTTP 200 and code 0), so a node whose model errs is passed over as
-well as one that cannot be reached. A stream counts once it started.
+AICN's own is the check of each answer the seed describes: a node's answer counts only
+if it is a correct result (HTTP 200 and code 0), so a node whose model errs is passed
+over as well as one that cannot be reached. A stream counts once it started.
 """
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import Response
@@ -19,9 +18,8 @@ from computemesh.node.api.aicn.relay import call_peer, relay
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.aicn import Code, ModelType
 from computemesh.registry.projects import service_name
-from computemesh.routing.candidates import Candidate, find_candidates
-from computemesh.routing.errors import ForwardError
-from computemesh.routing.strategy import choose
+from computemesh.routing.candidates import Candidate
+from computemesh.routing.errors import AllAttemptsFailed, BadAnswer, ForwardError, NoProvider
 
 ServeHere = Callable[[], Awaitable[Response]]
 BodyFor = Callable[[PeerId], bytes]
@@ -38,60 +36,42 @@ async def proxy(
     """The first correct answer among up to ``forward_attempts`` nodes running the model."""
     project, model, kind = wanted
     fields = {"project": project, "model": model, "type": str(int(kind))}
-    service = service_name(project, model)
-    rows = state.dispatcher.providers.matching(service, fields, time.time())
-    candidates = find_candidates(rows, service, fields)
-    if not candidates:
+
+    async def attempt(choice: Candidate) -> Response:
+        return await _checked(state, choice, serve_here, path, body_for, until)
+
+    try:
+        return await state.dispatcher.failover(service_name(project, model), fields, attempt)
+    except NoProvider:
         raise AicnError(
             Code.NO_PROVIDER, f"no online node runs model {model!r} of project {project!r}"
-        )
-    failures: list[str] = []
-    tried: set[PeerId] = set()
-    while len(tried) < min(state.dispatcher.max_attempts, len(candidates)):
-        choice = _pick(state, [c for c in candidates if c.peer not in tried])
-        tried.add(choice.peer)
-        answer = await _attempt(state, choice, serve_here, path, body_for, until, failures)
-        if answer is not None:
-            return answer
-    raise AicnError(
-        Code.NO_PROVIDER, f"all {len(failures)} nodes tried failed: " + "; ".join(failures)
-    )
+        ) from None
+    except AllAttemptsFailed as error:
+        failures = error.failures
+        message = f"all {len(failures)} nodes tried failed: " + "; ".join(failures)
+        raise AicnError(Code.NO_PROVIDER, message) from error
 
 
-def _pick(state: NodeState, remaining: list[Candidate]) -> Candidate:
-    dispatcher, now = state.dispatcher, time.monotonic()
-    warm = [c for c in remaining if not dispatcher.stats.cooling(c.peer, now)]
-    return choose(dispatcher.strategy, warm or remaining, dispatcher.stats, dispatcher.rng)
-
-
-async def _attempt(
+async def _checked(
     state: NodeState,
     choice: Candidate,
     serve_here: ServeHere,
     path: str,
     body_for: BodyFor,
     until: float,
-    failures: list[str],
-) -> Response | None:
-    """The node's answer if it is a correct result; else None, with the reason noted."""
-    stats, started = state.dispatcher.stats, time.monotonic()
-    stats.begin(choice.peer)
+) -> Response:
+    """The node's answer if it is a correct result; else ``BadAnswer`` saying why."""
     try:
-        answer: Response | None = await _ask(state, choice, serve_here, path, body_for, until)
-        problem = _problem(answer) if answer is not None else ""
+        answer = await _ask(state, choice, serve_here, path, body_for, until)
     except (AicnError, ForwardError) as error:
         failure = as_aicn_error(error)
         if failure.code == Code.TIMEOUT:
             raise failure from error  # the request's own deadline passed: no time to retry
-        answer, problem = None, f"{failure} (code {int(failure.code)})"
-    finally:
-        stats.end(choice.peer)
-    if answer is not None and not problem:
-        stats.answered(choice.peer, time.monotonic() - started)
-        return answer
-    stats.failed(choice.peer, time.monotonic())
-    failures.append(f"{choice.peer}: {problem}")
-    return None
+        raise BadAnswer(f"{failure} (code {int(failure.code)})") from error
+    problem = _problem(answer)
+    if problem:
+        raise BadAnswer(problem)
+    return answer
 
 
 async def _ask(

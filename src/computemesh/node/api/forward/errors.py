@@ -6,6 +6,7 @@ Never a 200 with an error body (OCF's bug): each failure has its honest status.
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from computemesh.protocol.openai_errors import short_error_body
 from computemesh.routing.errors import (
     AllAttemptsFailed,
     DeadlineExceeded,
@@ -26,12 +27,8 @@ _STATUS: dict[type[ForwardError], int] = {
 }
 
 
-def error_body(message: str, code: str, kind: str = "mesh_error") -> dict[str, dict[str, str]]:
-    return {"error": {"message": message, "type": kind, "code": code}}
-
-
 def error_response(status: int, message: str, code: str, kind: str = "mesh_error") -> JSONResponse:
-    return JSONResponse(error_body(message, code, kind), status_code=status)
+    return JSONResponse(short_error_body(message, kind, code), status_code=status)
 
 
 def forward_error_response(error: ForwardError) -> JSONResponse:

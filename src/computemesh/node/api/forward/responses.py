@@ -14,8 +14,9 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from computemesh.node.api.forward.errors import error_body
-from computemesh.p2phttp.transport import DEADLINE_PASSED
+from computemesh.errors import ComputemeshError
+from computemesh.p2phttp.transport import DeadlinePassed
+from computemesh.protocol.openai_errors import short_error_body
 from computemesh.routing.forwarder import Forwarded
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
-class StreamCut(Exception):
+class StreamCut(ComputemeshError):
     """The upstream body broke after the response began; the connection is aborted."""
 
 
@@ -81,8 +82,8 @@ class ForwardedResponse(Response):
         try:
             async for chunk in self._body():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.ReadTimeout as error:
-            return str(error) if str(error) == DEADLINE_PASSED else _broke(error)
+        except DeadlinePassed as error:
+            return str(error)
         except httpx.HTTPError as error:
             return _broke(error)
         return None
@@ -91,7 +92,7 @@ class ForwardedResponse(Response):
         log.warning("forwarded stream cut: %s", problem)
         if not self._sse:
             raise StreamCut(problem)
-        event = error_body(problem, "stream_interrupted", "upstream_error")
+        event = short_error_body(problem, "upstream_error", "stream_interrupted")
         body = f"data: {json.dumps(event)}\n\n".encode()
         await send({"type": "http.response.body", "body": body, "more_body": True})
 

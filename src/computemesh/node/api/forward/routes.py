@@ -65,7 +65,7 @@ def _deadline(state: NodeState) -> float:
 async def to_peer(peer_id: str, request: Request, state: State) -> Response:
     """Forward to that peer's peer-safe router over ``/libp2p-http``."""
     peer = PeerId(peer_id)
-    if peer == state.sync.host.peer_id:
+    if peer == state.peer_id:
         raise UnsafePath("that peer id is this node: call the path on it directly")
     if not state.directory.knows(peer):
         raise UnknownPeer(f"unknown peer {peer}: not in this node's table or peer store")

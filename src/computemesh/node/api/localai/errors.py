@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from computemesh.errors import ComputemeshError
+
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-class P2PUnavailable(Exception):
+class P2PUnavailable(ComputemeshError):
     """The node runs without the P2P layer (or without what was asked of it): 500."""
 
 

@@ -26,7 +26,6 @@ from computemesh.protocol.localai import (
     WorkerGroup,
     WorkerList,
 )
-from computemesh.registry import view
 from computemesh.registry.view import PeerRow
 
 ONLINE_WINDOW_S = 40.0
@@ -45,7 +44,7 @@ State = Annotated[NodeState, Depends(_state)]
 def _rows(state: NodeState) -> tuple[list[PeerRow], list[PeerRow], float]:
     """(workers, federated nodes, now)."""
     now = time.time()
-    rows = view.rows(state.sync, now, ONLINE_WINDOW_S)
+    rows = state.rows(now, ONLINE_WINDOW_S)
     return [row for row in rows if is_worker(row)], rows, now
 
 

@@ -1,6 +1,5 @@
 """OCF node-table endpoints (seed 000): /v1/health and /v1/dnt/*."""
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException
@@ -9,8 +8,6 @@ from computemesh.node.api.deps import State
 from computemesh.node.api.ocf.adapter import addr_info, peer_json
 from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
-from computemesh.registry import view
-from computemesh.registry.node_entry import update_own, withdraw_own
 from computemesh.registry.service_urls import BadServiceAddress, ServiceAddress
 from computemesh.registry.sync import TOPIC
 
@@ -27,26 +24,26 @@ async def health() -> dict[str, str]:
 @router.get("/dnt/table", response_model=dict[str, OcfPeer])
 async def table(state: State, all: bool = False) -> dict[str, OcfPeer]:
     """Online nodes keyed ``/<peer id>`` (``?all=true`` adds nodes not seen recently)."""
-    rows = view.rows(state.sync, time.time(), state.online_window)
+    rows = state.rows()
     return {f"/{row.claims.peer_id}": peer_json(row) for row in rows if all or row.online}
 
 
 @router.get("/dnt/peers")
 async def peers(state: State) -> dict[str, list[dict[str, Any]]]:
     """Peers with a live libp2p connection, as go-libp2p AddrInfo JSON."""
-    host = state.sync.host
+    host = state.host
     return {"peers": [addr_info(p, host.peer_addrs(p)) for p in host.connected_peers()]}
 
 
 @router.get("/dnt/peers_status")
 async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
     """Every peer this node knows of (peerstore and table), with its connectedness."""
-    host, now = state.sync.host, time.time()
-    rows = {row.claims.peer_id: row for row in view.rows(state.sync, now, state.online_window)}
+    host = state.host
+    rows = {row.claims.peer_id: row for row in state.rows()}
     known = sorted(set(host.known_peers()) | set(rows) - {host.peer_id})
     result = []
     for peer in known:
-        seen = state.sync.observations.get(peer)
+        seen = state.observation(peer)
         row = rows.get(peer)
         result.append(
             {
@@ -63,24 +60,24 @@ async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
 
 @router.get("/dnt/bootstraps")
 async def bootstraps(state: State) -> dict[str, list[str]]:
-    return {"bootstraps": view.bootstraps(state.sync, time.time(), state.online_window)}
+    return {"bootstraps": state.bootstraps()}
 
 
 @router.get("/dnt/stats")
 async def stats(state: State) -> dict[str, Any]:
-    rows = view.rows(state.sync, time.time(), state.online_window)
+    rows = state.rows()
     return {
-        "connected_peers": len(state.sync.host.connected_peers()),
-        "total_peers_known": len(state.sync.host.known_peers()),
+        "connected_peers": len(state.host.connected_peers()),
+        "total_peers_known": len(state.host.known_peers()),
         # pubsub's own view: streams our publishes go out on, and peers whose table
         # subscription we heard (gossip forwarding builds its mesh from the latter)
-        "pubsub_peers": len(state.sync.host.pubsub_peers()),
-        "table_subscribers": len(state.sync.host.topic_peers(TOPIC)),
+        "pubsub_peers": len(state.host.pubsub_peers()),
+        "table_subscribers": len(state.host.topic_peers(TOPIC)),
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
-        **{key.replace(" ", "_"): count for key, count in sorted(state.sync.counts.items())},
-        "rejected_records": state.sync.rejections.by_reason(),
-        "libp2p_patches": state.sync.host.patches(),
+        **{key.replace(" ", "_"): count for key, count in sorted(state.table_counts().items())},
+        "rejected_records": state.rejected_records(),
+        "libp2p_patches": state.host.patches(),
     }
 
 
@@ -93,15 +90,15 @@ async def post_node(state: State, update: NodeUpdate) -> OcfPeer:
     await _refuse_self_pointing(state, update)
     if "service" in fields:  # a service sent without host (OCF's own example) gets the default
         fields["service"] = [service.model_dump() for service in update.service]
-    update_own(state.sync, fields)
+    state.update_own_entry(fields)
     return _own_row(state)
 
 
 @operator_router.delete("/dnt/_node", dependencies=[Depends(require_operator)])
 async def delete_node(state: State, _body: Annotated[Any, Body()] = None) -> dict[str, str]:
     """Remove this node's entry from the mesh (a signed tombstone); POST adds it back."""
-    withdraw_own(state.sync)
-    return {"status": "removed", "id": state.sync.host.peer_id}
+    state.withdraw_own_entry()
+    return {"status": "removed", "id": state.peer_id}
 
 
 async def _refuse_self_pointing(state: State, update: NodeUpdate) -> None:
@@ -116,6 +113,6 @@ async def _refuse_self_pointing(state: State, update: NodeUpdate) -> None:
 
 
 def _own_row(state: State) -> OcfPeer:
-    row = view.peer_row(state.sync, state.sync.host.peer_id, time.time(), state.online_window)
+    row = state.row(state.peer_id)
     assert row is not None  # our own record is always in the table after an update
     return peer_json(row)

@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from fastapi.responses import JSONResponse
 
 from computemesh.errors import InvalidRequestError
-from computemesh.protocol.openai_errors import error_body, invalid_request_body
+from computemesh.protocol.openai_errors import (
+    error_body,
+    invalid_request_body,
+    short_error_body,
+)
 
 ROOT_PATHS = frozenset({"/", "/health"})
 OCF_PREFIXES = ("/v1/health", "/v1/dnt", "/v1/p2p", "/v1/_service", "/v1/service")
@@ -30,9 +34,7 @@ def is_openai_path(path: str) -> bool:
 
 
 def openai_error(status: int, message: str, code: str, kind: str = INVALID_REQUEST) -> JSONResponse:
-    body = error_body(message, kind, code)
-    body["error"].pop("param", None)  # only 400s name a parameter
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(short_error_body(message, kind, code), status_code=status)
 
 
 def invalid_request(error: InvalidRequestError) -> JSONResponse:

@@ -24,8 +24,6 @@ from computemesh.node.api.openai.stats import stats_body
 from computemesh.node.api.operator import require_operator
 from computemesh.protocol.openai import ModelImport
 from computemesh.protocol.openai_errors import error_body, parse_request
-from computemesh.registry import view
-from computemesh.registry.node_entry import offer_entries, takes_entries
 from computemesh.registry.view import PeerRow
 from computemesh.routing.catalog import LLM_SERVICE, mesh_models
 
@@ -43,7 +41,7 @@ async def stats(state: State) -> dict[str, Any]:
 @router.get("/peers")
 async def peers(state: State) -> list[dict[str, Any]]:
     """The other online nodes of the mesh and the models each serves."""
-    rows = view.rows(state.sync, time.time(), state.online_window)
+    rows = state.rows()
     return [_peer(row) for row in rows if row.online and not row.is_self]
 
 
@@ -96,14 +94,14 @@ async def import_model(request: Request, state: State) -> Any:
     if state.local_models.serves(model_id):
         message = f"model {model_id} is already served here; give another name"
         return openai_error(409, message, "model_exists")
-    if not takes_entries(state.sync, LLM_SERVICE):
+    if not state.can_add_models(LLM_SERVICE):
         message = f"service {LLM_SERVICE} here has no identity group, so it claims every model"
         return openai_error(409, message, "service_claims_every_model")
     try:
         entries = await state.local_models.import_file(source, model_id)
     except ModelLoadError as error:
         return _cannot_import(error)
-    offer_entries(state.sync, LLM_SERVICE, entries)
+    state.add_models(LLM_SERVICE, entries)
     card = {
         "id": model_id,
         "object": "model",

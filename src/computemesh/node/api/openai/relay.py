@@ -20,7 +20,7 @@ from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
 from computemesh.node.api.state import NodeState
 from computemesh.protocol.openai_errors import parse_request
-from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, mesh_models
+from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY
 from computemesh.routing.forwarder import Outbound
 from computemesh.routing.headers import end_to_end
 
@@ -43,8 +43,7 @@ async def relay(
     model = str(getattr(parsed, MODEL_KEY))
     # Only the records that claim this model: a catalog of the whole mesh per request
     # grew with the mesh.
-    claiming = state.dispatcher.providers.claiming(LLM_SERVICE, f"{MODEL_KEY}={model}", time.time())
-    known = mesh_models(claiming).get(model)
+    known = state.mesh_model(model)
     if known is None:
         return model_not_found(model)
     if not known.answers(kind):

@@ -1,6 +1,5 @@
 """``/health``, ``/``, ``/v1/models`` and the three inference endpoints of seed 004."""
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,7 +17,6 @@ from computemesh.protocol.openai import (
     ModelCard,
     ModelList,
 )
-from computemesh.registry import view
 from computemesh.routing.catalog import CHAT_KIND, EMBEDDING_KIND, MeshModel, mesh_models
 
 NAME = "computemesh"
@@ -36,7 +34,7 @@ async def root() -> dict[str, str]:
 
 
 def _online(state: NodeState) -> list[MeshModel]:
-    models = mesh_models(view.rows(state.sync, time.time(), state.online_window))
+    models = mesh_models(state.rows())
     return [model for model in models.values() if model.online]
 
 

@@ -15,7 +15,6 @@ import psutil
 
 from computemesh import __version__
 from computemesh.node.api.state import NodeState
-from computemesh.registry import view
 from computemesh.routing.catalog import mesh_models
 from computemesh.routing.usage import UsageMeter
 
@@ -25,7 +24,7 @@ psutil.cpu_percent(None)  # each call measures since the one before: this is the
 
 
 def stats_body(state: NodeState) -> dict[str, Any]:
-    rows = view.rows(state.sync, time.time(), state.online_window)
+    rows = state.rows()
     return {
         "server": _server(state.started_at),
         "inference": _inference(state.usage),
