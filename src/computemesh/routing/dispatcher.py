@@ -75,13 +75,14 @@ class Dispatcher:
         except BaseException as error:  # cancellation too: in flight must come back down
             self.stats.end(choice.peer)
             if isinstance(error, ForwardError):
-                self.stats.failed(choice.peer, time.monotonic())
+                self.stats.failed(choice.peer, time.monotonic(), str(error))
             raise
         if response.status >= 500:
             self.stats.end(choice.peer)
-            self.stats.failed(choice.peer, time.monotonic())
+            why = f"answered HTTP {response.status}"
+            self.stats.failed(choice.peer, time.monotonic(), why)
             await response.aclose()
-            raise Unreachable(f"answered HTTP {response.status}")
+            raise Unreachable(why)
         self.stats.answered(choice.peer, response.elapsed_s)
         response.on_close(lambda: self.stats.end(choice.peer))
         response.headers.append((SERVED_BY, choice.peer))
