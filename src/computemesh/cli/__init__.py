@@ -2,7 +2,7 @@
 
 import typer
 
-from computemesh.cli import demo, gateway, identity, node, serve, token, why
+from computemesh.cli import demo, doctor, gateway, identity, node, serve, token, why
 
 app = typer.Typer(help="computemesh: a decentralized AI compute network.", no_args_is_help=True)
 node.app.command("why")(why.why)
@@ -12,6 +12,7 @@ app.add_typer(identity.app, name="identity")
 app.add_typer(token.app, name="token")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
