@@ -110,6 +110,11 @@ def test_peer_filter_and_peers_that_claim_no_such_model(
     assert f"model={MODEL}" in entry_of_healthy["detail"]
     assert entry.get("/v1/dnt/explain", model="another-model")["providers"] == []
 
+    # Read-only like the table, it is on the peer-safe app too: another node's view.
+    theirs = httpx.get(f"{entry.url}/v1/p2p/{healthy.peer_id}/v1/dnt/explain?model={MODEL}")
+    assert theirs.status_code == 200
+    assert {p["peer"] for p in theirs.json()["providers"]} >= {healthy.peer_id}
+
     stranger = "12D3KooWJ5EYrFNLAeUKs1vu2AmaU9X5XRGK9tC5uYcmAiU4UnbA"
     [unknown] = entry.get("/v1/dnt/explain", model=MODEL, peer=stranger)["providers"]
     assert unknown["verdict"] == "unknown"
