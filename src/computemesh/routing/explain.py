@@ -168,7 +168,11 @@ def _judge(
         return _cooled(base, cooldown, clocks)
     if row.is_self:
         return replace(base, candidate=True, reach="local", detail="served by this node")
-    detail = "reached over a direct libp2p connection"
+    detail = (
+        "connected directly over libp2p"
+        if row.observation.connected
+        else "heard from within the online window; dialed directly when chosen"
+    )
     return replace(base, candidate=True, reach="direct", detail=detail)
 
 
@@ -184,12 +188,12 @@ def _cooled(base: ProviderVerdict, cooldown: Cooldown, clocks: Clocks) -> Provid
 
 def _inputs(stats: ProviderStats, row: PeerRow) -> RoutingInputs:
     peer = row.claims.peer_id
-    latency = stats.latency_s.get(peer)
+    latency, ping = stats.latency_s.get(peer), row.observation.latency_ms
     return RoutingInputs(
         reported_load=row.claims.load,
         inflight_here=stats.inflight[peer],
         latency_ewma_ms=None if latency is None else round(latency * 1000, 3),
-        ping_ms=row.observation.latency_ms,
+        ping_ms=None if ping is None else round(ping, 3),
     )
 
 
