@@ -4,6 +4,7 @@ import socket
 from pathlib import Path
 
 from computemesh import jointoken
+from computemesh.cli.localmesh import free_port
 from tests.fixtures.engines import tiny_gguf
 from tests.integration.conftest import StartNode
 from tests.support.processes import run_cli
@@ -37,15 +38,18 @@ def test_a_good_set_up_passes_every_check(
 
 
 def test_beside_the_running_node_its_own_ports_and_lock_are_fine(start_node: StartNode) -> None:
-    node = start_node()
+    listen = f"/ip4/127.0.0.1/tcp/{free_port()}"
+    node = start_node(listen=listen)
     result = run_cli(
         "doctor", "--data-dir", str(node.data_dir), "--http-port", str(node.http_port),
-        "--no-load-models",
+        "--listen", listen, "--no-load-models",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"✓ HTTP port: 127.0.0.1:{node.http_port} is held by this node" in result.stdout
     assert "locked by the node running on it (pid" in result.stdout
     assert f"✓ identity: peer id {node.peer_id}" in result.stdout
+    assert f"✓ libp2p port {listen}: held by this node (pid" in result.stdout
+    assert "the running node has 0 peer(s) connected" in result.stdout
 
 
 def test_a_bad_set_up_fails_and_says_each_fix(tmp_path: Path) -> None:

@@ -32,7 +32,12 @@ def why(
         answered = f"{escape(node_url)} answered {response.status_code}:"
         console.print(f"[red]{answered}[/red] {escape(response.text)}")
         raise typer.Exit(1)
-    console.print(render_explanation(response.json()))
+    found = response.json()
+    console.print(render_explanation(found))
+    if not found["providers"]:
+        console.print(
+            f"no node's record claims model={escape(model)}: see `computemesh node status`"
+        )
 
 
 def render_explanation(found: dict[str, Any]) -> Table:

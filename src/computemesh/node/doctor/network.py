@@ -102,7 +102,9 @@ def _running_node_peers(settings: NodeSettings) -> str:
     if holder is None or holder.http is None:
         return ""
     try:
-        stats = httpx.get(f"{holder.http}/v1/dnt/stats", timeout=SOURCE_TIMEOUT_S).json()
+        # trust_env=False: the node is on this machine; a proxy in the environment is not.
+        answer = httpx.get(f"{holder.http}/v1/dnt/stats", timeout=SOURCE_TIMEOUT_S, trust_env=False)
+        stats = answer.json()
     except (httpx.HTTPError, ValueError):
         return f"; the node running on this data dir ({holder}) does not answer"
     return f"; the running node has {stats.get('connected_peers', 0)} peer(s) connected"
