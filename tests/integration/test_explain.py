@@ -147,6 +147,10 @@ def test_node_why_prints_each_provider_and_its_verdict(
     assert "candidate  " not in narrowed.stdout
     assert "since" in narrowed.stdout
 
+    nobody = run_cli("node", "why", "--model", "nobody-serves-it", "--node-url", entry.url)
+    assert nobody.returncode == 0, nobody.stderr
+    assert "no node's record claims model=nobody-serves-it" in nobody.stdout
+
     refused = run_cli("node", "why", "--model", MODEL, "--peer", "nope", "--node-url", entry.url)
     assert refused.returncode == 1
     assert "400" in refused.stdout
