@@ -2,15 +2,17 @@
 
 import typer
 
-from computemesh.cli import demo, gateway, identity, node, serve, token
+from computemesh.cli import demo, doctor, gateway, identity, node, serve, token, why
 
 app = typer.Typer(help="computemesh: a decentralized AI compute network.", no_args_is_help=True)
+node.app.command("why")(why.why)
 app.add_typer(node.app, name="node")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(identity.app, name="identity")
 app.add_typer(token.app, name="token")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from computemesh.errors import ConfigError
@@ -47,7 +48,7 @@ def hold_data_dir(data_dir: Path) -> Iterator[DataDirLock]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(
-                f"data dir {data_dir} is in use by another node ({_holder(fd)});"
+                f"data dir {data_dir} is in use by another node ({_read_holder(fd)});"
                 " stop it or give this node its own --data-dir"
             ) from None
         except OSError as error:
@@ -71,14 +72,42 @@ def _open_lock_file(data_dir: Path) -> int:
         raise ConfigError(f"cannot use data dir {data_dir}: {error.strerror}{where}") from None
 
 
-def _holder(fd: int) -> str:
-    """``pid 123, http://127.0.0.1:8092`` as the holder wrote it, or what is known of it."""
+@dataclass(frozen=True)
+class Holder:
+    """The node holding a data dir, as it described itself in the lock file."""
+
+    pid: int | None
+    http: str | None
+
+    def __str__(self) -> str:
+        pid = f"pid {self.pid if self.pid is not None else 'unknown'}"
+        return f"{pid}, {self.http}" if self.http else pid
+
+
+def current_holder(data_dir: Path) -> Holder | None:
+    """Who holds ``data_dir``'s lock now; None when nobody does (nothing is created)."""
+    try:
+        fd = os.open(data_dir / LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> Holder:
+    """The holder as it wrote itself (``pid 123, http://127.0.0.1:8092``), or what is known."""
     try:
         holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
     except (OSError, ValueError):
         holder = {}
     if not isinstance(holder, dict):
         holder = {}
-    pid = holder.get("pid", "unknown")
-    http = holder.get("http")
-    return f"pid {pid}, {http}" if http else f"pid {pid}"
+    pid, http = holder.get("pid"), holder.get("http")
+    return Holder(pid if isinstance(pid, int) else None, http if isinstance(http, str) else None)

@@ -111,6 +111,10 @@ class MeshHost:
     def is_member(self, peer: PeerId) -> bool:
         return self._gate.is_member(peer)
 
+    def refused_at(self, peer: PeerId) -> float | None:
+        """When ``peer`` last failed the membership challenge (another network), if it did."""
+        return self._gate.refused.get(peer)
+
     # -- introspection (AICN's /id, /swarm/peers, /pubsub/peers) --------------
 
     def protocols(self) -> list[str]:

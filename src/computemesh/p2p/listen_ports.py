@@ -38,6 +38,12 @@ def check_free(listen: list[str]) -> None:
                 ) from None
 
 
+def tcp_port(text: str) -> int | None:
+    """The TCP port of an ``/ip4|ip6/…/tcp/<port>`` listen address (None: port 0, or not TCP)."""
+    bound = _tcp_address(text)
+    return bound[2] if bound else None
+
+
 def _tcp_address(text: str) -> tuple[socket.AddressFamily, str, int] | None:
     """``(family, ip, port)`` of an ``/ip4|ip6/…/tcp/<port>`` address; None for port 0
     (the system picks a free one) and for addresses that are not plain IP and TCP."""

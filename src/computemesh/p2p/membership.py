@@ -6,12 +6,16 @@ HMAC-SHA256(secret, label ‖ nonce ‖ prover id ‖ verifier id). Binding both
 (already authenticated by Noise) stops a relay of someone else's answer. A peer
 that fails or does not answer in time is disconnected. Without a secret the
 network is open and every peer counts as a member.
+
+The peers refused last (and when) are kept, a bounded few, so an operator asking why a
+peer is not used can be told it is of another network (``/v1/dnt/explain``).
 """
 
 import hashlib
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 import trio
@@ -23,6 +27,7 @@ PROTOCOL = "/computemesh/membership/1.0.0"
 _LABEL = b"computemesh-membership-v1"
 NONCE_BYTES = 32
 CHALLENGE_TIMEOUT_S = 5.0
+MAX_REFUSED_KEPT = 1024
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,8 @@ class MembershipGate:
         self._secret = secret
         self._members: set[PeerId] = set()
         self._decided: dict[PeerId, trio.Event] = {}
+        self.refused: dict[PeerId, float] = {}
+        """Peers that failed the challenge, with the unix time of their last failure."""
 
     @property
     def private(self) -> bool:
@@ -75,7 +82,11 @@ class MembershipGate:
             passed = await self._ask(peer, open_stream)
         if passed:
             self._members.add(peer)
+            self.refused.pop(peer, None)
         else:
+            if len(self.refused) >= MAX_REFUSED_KEPT:
+                self.refused.clear()
+            self.refused[peer] = time.time()
             log.warning("peer %s failed the network membership challenge; disconnecting", peer)
             await disconnect(peer)
         self._decision(peer).set()

@@ -29,7 +29,7 @@ from computemesh.protocol.mesh import NodeClaims, SignedRecord, TableSnapshot
 from computemesh.registry import records
 from computemesh.registry.observations import Observations
 from computemesh.registry.own_record import OwnRecord
-from computemesh.registry.rejections import Rejections
+from computemesh.registry.rejections import Rejections, claimed
 from computemesh.registry.table import REJECTED, NodeTable, Outcome, apply, expire
 from computemesh.supervise import contain, supervise
 
@@ -182,10 +182,10 @@ class TableSync:
             self.rejections.note(opened.reason, opened.author, source, opened.detail)
         elif outcome is Outcome.EXPIRED:
             detail = f"expired {now - opened.expires_at:.0f} s ago"
-            self.rejections.note(outcome.value, opened.peer_id, source, detail)
+            self.rejections.note(outcome.value, opened.peer_id, source, detail, claimed(opened))
         else:
             detail = f"signed {opened.issued_at - now:.0f} s in the future (clock skew?)"
-            self.rejections.note(outcome.value, opened.peer_id, source, detail)
+            self.rejections.note(outcome.value, opened.peer_id, source, detail, claimed(opened))
 
     def _on_new_claims(self, claims: NodeClaims, now: float) -> None:
         if claims.deleted:

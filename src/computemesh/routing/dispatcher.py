@@ -116,7 +116,7 @@ class Dispatcher:
         except BaseException as error:  # cancellation too: in flight must come back down
             self.stats.end(choice.peer)
             if isinstance(error, ForwardError):
-                self.stats.failed(choice.peer, time.monotonic())
+                self.stats.failed(choice.peer, time.monotonic(), str(error))
             raise
         self.stats.answered(choice.peer, time.monotonic() - started)
         held(answer, lambda: self.stats.end(choice.peer))

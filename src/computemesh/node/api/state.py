@@ -28,6 +28,7 @@ from computemesh.registry.sync import TableSync
 from computemesh.routing.catalog import LLM_SERVICE, MODEL_KEY, MeshModel, mesh_models
 from computemesh.routing.directory import PeerDirectory
 from computemesh.routing.dispatcher import Dispatcher
+from computemesh.routing.explain import Explanation, explain
 from computemesh.routing.forwarder import Timeouts
 from computemesh.routing.load import LoadMeter
 from computemesh.routing.usage import UsageMeter
@@ -104,6 +105,10 @@ class NodeState:
     def add_models(self, service: str, urls: dict[str, str]) -> None:
         """Offer models loaded since the start under ``service``, and publish the record."""
         offer_entries(self.sync, service, urls)
+
+    def explain(self, model: str, peer: PeerId | None) -> Explanation:
+        """Every provider claiming ``model`` (or only ``peer``): candidate or not, and why."""
+        return explain(self.sync, self.dispatcher.stats, self.online_window, model, peer)
 
     def rejected_records(self) -> dict[str, int]:
         """Records this node refused, by reason."""

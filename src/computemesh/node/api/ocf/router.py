@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException
 
 from computemesh.node.api.deps import State
+from computemesh.node.api.ocf import explain
 from computemesh.node.api.ocf.adapter import addr_info, peer_json
 from computemesh.node.api.ocf.models import NodeUpdate, OcfPeer
 from computemesh.node.api.operator import require_operator
@@ -14,6 +15,7 @@ from computemesh.registry.sync import TOPIC
 # Read-only routes are peer-safe (served over /libp2p-http too); operator ones are not.
 router = APIRouter(prefix="/v1")
 operator_router = APIRouter(prefix="/v1")
+router.include_router(explain.router)
 
 
 @router.get("/health")
