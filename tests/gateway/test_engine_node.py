@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def _services_online(node: LocalNode) -> bool:
     services = [s for peer in node.table().values() for s in peer["service"]]
-    return len(services) == 2 and all(s["status"] == "online" for s in services)
+    return len(services) == 2 and all(s["status"] == "connected" for s in services)  # OCF's word
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_listed_models_are_tagged_by_what_the_node_serves_them_for(
         assert answer.status_code == 200, (model, answer.text)
 
 
-def test_values_the_node_would_refuse_with_400_are_the_seeds_422(
+def test_values_the_node_would_refuse_with_400_are_a_422_as_the_ocf_proxy_api_lists(
     engine_node: LocalNode, make_client: MakeClient
 ) -> None:
     client: TestClient = make_client(ocf_head_url=[engine_node.url])
