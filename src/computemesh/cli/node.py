@@ -47,6 +47,9 @@ def start(
     bootstrap_source: Annotated[
         list[str] | None, typer.Option(help="URL of a bootstraps list")
     ] = None,
+    mdns: Annotated[
+        bool | None, typer.Option("--mdns/--no-mdns", help="find this network's nodes on the LAN")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="join token of a private network")] = None,
     admin_token: Annotated[
         str | None, typer.Option(help="bearer token for operator endpoints")
@@ -84,6 +87,7 @@ def start(
             standalone=standalone,
             bootstrap=bootstrap or None,
             bootstrap_source=bootstrap_source or None,
+            mdns=mdns,
             token=token,
             admin_token=admin_token,
             service=service or None,
