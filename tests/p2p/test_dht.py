@@ -21,6 +21,7 @@ from computemesh.p2p import kad_protocol
 from computemesh.p2p.dht import MeshDHT
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
+from computemesh.p2p.membership import MAX_OUTSIDERS
 from computemesh.p2p.rendezvous import lan_service_type, rendezvous_key
 from tests.support.mesh_hosts import LOCALHOST, PINGPONG, address, pong
 
@@ -163,6 +164,20 @@ async def test_an_outsider_stays_connected_for_the_dht_and_gets_no_table() -> No
         await stream.write(b"hi")
         with pytest.raises(MeshError):
             await stream.read_exactly(2)
+
+
+async def test_outsiders_beyond_the_limit_are_disconnected() -> None:
+    secret = jointoken.new_token([]).secret
+    async with AsyncExitStack() as stack:
+        member = await stack.enter_async_context(dht_host(secret))
+        for _ in range(MAX_OUTSIDERS):
+            outsider = await stack.enter_async_context(dht_host())
+            await outsider.dial(address(member))
+        await eventually(lambda: len(member.outsiders()) == MAX_OUTSIDERS, "all outsiders kept")
+        one_more = await stack.enter_async_context(dht_host())
+        await one_more.dial(address(member))
+        await eventually(lambda: not member.is_connected(one_more.peer_id), "one more is closed")
+        assert len(member.outsiders()) == MAX_OUTSIDERS
 
 
 def test_the_names_a_network_meets_under_are_hashes_of_its_secret() -> None:

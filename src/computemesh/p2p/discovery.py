@@ -42,6 +42,9 @@ LONELY_LOOKUP_S = (1.0, 30.0)  # first and longest wait between lookups with no 
 CONNECTED_LOOKUP_S = 300.0  # a lookup now and then heals a network split in two
 ANNOUNCE_EVERY_S = 600.0
 ANNOUNCE_RETRY_S = 5.0
+# Nodes started together would all announce at the same instant (a query and 20
+# streams each): the first announcement waits a random part of this.
+FIRST_ANNOUNCE_SPREAD_S = 3.0
 DIALS_PER_LOOKUP = 4
 
 
@@ -122,7 +125,8 @@ class Discovery:
 
     async def _rendezvous(self, dht: MeshDHT) -> None:
         key = rendezvous_key(self._secret)
-        next_announce = next_lookup = -math.inf
+        next_announce = trio.current_time() + random.uniform(0, FIRST_ANNOUNCE_SPREAD_S)
+        next_lookup = -math.inf
         first, longest = LONELY_LOOKUP_S
         lonely_wait, had_members = first, False
         while True:
