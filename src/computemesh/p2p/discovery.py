@@ -55,23 +55,23 @@ class Candidates:
         self._host = host
         self._addrs: dict[PeerId, list[str]] = {}
         self._due: dict[PeerId, tuple[float, float]] = {}  # peer -> (not before, backoff)
-        self.found = 0
-        self.dialed = 0
+        self._dialing: set[PeerId] = set()
 
     def offer(self, peer: PeerId, addrs: list[str]) -> None:
         if peer == self._host.peer_id or not addrs:
             return
         if peer not in self._addrs:
-            self.found += 1
             grace = 0.0 if self._host.peer_id < peer else DIAL_GRACE_S
             self._due[peer] = (trio.current_time() + grace, DIAL_INTERVAL_S)
         self._addrs[peer] = addrs
 
     async def dial_forever(self) -> None:
-        while True:
-            await trio.sleep(DIAL_INTERVAL_S)
-            async with trio.open_nursery() as dials:
+        # One nursery for all: a dial to a dead peer (its timeout is 10 s) holds up none.
+        async with trio.open_nursery() as dials:
+            while True:
+                await trio.sleep(DIAL_INTERVAL_S)
                 for peer in self._due_now():
+                    self._dialing.add(peer)
                     dials.start_soon(self._dial, peer)
 
     def _due_now(self) -> list[PeerId]:
@@ -80,21 +80,26 @@ class Candidates:
             # Reached: the table keeps it connected from now on.
             self._addrs.pop(peer)
             self._due.pop(peer, None)
-        return [p for p in self._addrs if self._due.get(p, (0.0, 0.0))[0] <= now]
+        due = (p for p in self._addrs if self._due.get(p, (0.0, 0.0))[0] <= now)
+        return [p for p in due if p not in self._dialing]
 
     async def _dial(self, peer: PeerId) -> None:
-        self.dialed += 1
         try:
             await self._host.dial_peer(peer, self._addrs[peer])
         except ComputemeshError as error:
-            log.debug("discovered peer %s not reachable: %s", peer, error)
-            _, delay = self._due.get(peer, (0.0, DIAL_INTERVAL_S))
-            if delay >= BACKOFF_MAX_S:  # long gone (a stale DHT entry); found again if back
-                self._addrs.pop(peer, None)
-                self._due.pop(peer, None)
-                return
-            delay = min(delay * 2, BACKOFF_MAX_S)
-            self._due[peer] = (trio.current_time() + delay * random.uniform(0.5, 1.0), delay)
+            self._failed(peer, error)
+        finally:
+            self._dialing.discard(peer)
+
+    def _failed(self, peer: PeerId, error: ComputemeshError) -> None:
+        log.debug("discovered peer %s not reachable: %s", peer, error)
+        _, delay = self._due.get(peer, (0.0, DIAL_INTERVAL_S))
+        if delay >= BACKOFF_MAX_S:  # long gone (a stale DHT entry); found again if back
+            self._addrs.pop(peer, None)
+            self._due.pop(peer, None)
+            return
+        delay = min(delay * 2, BACKOFF_MAX_S)
+        self._due[peer] = (trio.current_time() + delay * random.uniform(0.5, 1.0), delay)
 
 
 class Discovery:
