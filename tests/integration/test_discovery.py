@@ -98,6 +98,26 @@ def test_a_node_on_127_0_0_1_sends_no_multicast(tmp_path: Path, started: Process
     assert heard_loud, "the sniffer saw nothing from a node listening on the LAN"
 
 
+def test_py_libp2p_mdns_multicasts_from_a_loopback_only_host(
+    tmp_path: Path, started: Processes
+) -> None:
+    """The defect behind ``p2p/lan.py``: were py-libp2p's MDNSDiscovery used, the node
+    above would multicast on the LAN although it listens on 127.0.0.1 only."""
+    require_netns()
+    with namespaces("lan", "host", "watch") as (lan, host, watch):
+        bridge(lan, [(ns, f"{lan_ip(i)}/24") for i, ns in enumerate((host, watch))])
+        seen = tmp_path / "mdns.log"
+        sniff(started, watch, lan_ip(1), seen)
+        command = [sys.executable, "-m", "tests.support.libp2p_mdns"]
+        announcer = host.popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        started.append(announcer)
+        assert announcer.stdout is not None
+        assert announcer.stdout.readline() == b"started\n"
+        heard = wait_for(lambda: lan_ip(0) in sources(seen), QUIET_S)
+
+    assert heard, "py-libp2p's mDNS no longer multicasts from a loopback-only host"
+
+
 def test_a_member_told_only_an_open_mesh_node_finds_its_network_by_the_dht(
     tmp_path: Path, started: Processes
 ) -> None:
