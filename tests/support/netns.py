@@ -75,3 +75,17 @@ def link(left: Namespace, left_addr: str, right: Namespace, right_addr: str) -> 
     for namespace, interface, addr in ((left, left_if, left_addr), (right, right_if, right_addr)):
         namespace.ip("addr", "add", addr, "dev", interface)
         namespace.ip("link", "set", interface, "up")
+
+
+def bridge(lan: Namespace, hosts: Sequence[tuple[Namespace, str]]) -> None:
+    """A LAN: a bridge in ``lan`` with one veth port per host namespace, which gets the
+    address (CIDR) given for it. Multicast floods to every port, as on a switch."""
+    lan.ip("link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+    lan.ip("link", "set", "br0", "up")
+    for i, (host, addr) in enumerate(hosts):
+        host_if, port = f"{host.name}v"[-15:], f"port{i}"
+        host.ip("link", "add", host_if, "type", "veth", "peer", "name", port, "netns", lan.name)
+        host.ip("addr", "add", addr, "dev", host_if)
+        host.ip("link", "set", host_if, "up")
+        lan.ip("link", "set", port, "master", "br0")
+        lan.ip("link", "set", port, "up")

@@ -65,6 +65,13 @@ class NodeSettings(LayeredSettings):
     bootstrap_source: list[str] = Field(
         default_factory=list, description='URLs returning {"bootstraps": [...]}'
     )
+    # Only interfaces that carry a listen address take part: a node on 127.0.0.1 never
+    # multicasts. Private networks announce a service type derived from their secret.
+    mdns: bool = Field(
+        default=True,
+        description="announce this node and find this network's nodes on the LAN by mDNS"
+        " (on the interfaces of its listen addresses only)",
+    )
     token: SecretStr | None = Field(default=None, description="join token of a private network")
     admin_token: SecretStr | None = Field(
         default=None,

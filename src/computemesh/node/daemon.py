@@ -2,8 +2,8 @@
 
 Start-up order: checks (bootstraps, data dir lock, ports; the HTTP port is bound) →
 local models → identity → libp2p host → table sync → forwarding (``/libp2p-http``)
-→ bootstrap → service probes → HTTP served. A SIGINT/SIGTERM publishes a signed
-tombstone, then closes every connection.
+→ bootstrap, discovery (mDNS, the DHT rendezvous) → service probes → HTTP served.
+A SIGINT/SIGTERM publishes a signed tombstone, then closes every connection.
 
 Every background loop runs supervised (``computemesh.supervise``): one that raises is
 logged and restarted, so no probe, claim or loop can end the node.
@@ -33,6 +33,7 @@ from computemesh.node.data_dir_lock import hold_data_dir
 from computemesh.node.local_engine import LLM_SERVICE, LocalModels, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.p2p import patch_registry
+from computemesh.p2p.discovery import Discovery
 from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2p.listen_ports import check_free as check_listen_ports
@@ -123,6 +124,7 @@ async def _run_mesh_node(
         dial_rate=settings.dial_rate,
         dial_burst=settings.dial_burst,
         allow_changed_libp2p=settings.allow_changed_libp2p,
+        dht=not settings.standalone,
     ) as host:
         endpoints = _own_endpoints(settings, host)
         _refuse_self_pointing(services, endpoints)
@@ -147,7 +149,11 @@ async def _run_mesh_node(
             peers = Drain(body=_body_timeouts(settings))
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app, peers))
             bootstrapper = _bootstrapper(settings, host, token)
-            await _serve(settings, host, sync, state, bootstrapper, peers, listener, on_ready)
+            mdns = settings.mdns and not settings.standalone
+            discovery = Discovery(host, token.secret if token else None, mdns=mdns)
+            await _serve(
+                settings, host, sync, state, bootstrapper, discovery, peers, listener, on_ready
+            )
 
 
 def _own_endpoints(settings: NodeSettings, host: MeshHost) -> OwnEndpoints:
@@ -245,6 +251,7 @@ async def _serve(
     sync: TableSync,
     state: NodeState,
     bootstrapper: Bootstrapper,
+    discovery: Discovery,
     peers: Drain,
     listener: HttpListener,
     on_ready: Ready | None,
@@ -255,6 +262,8 @@ async def _serve(
         probes = partial(probe_forever, sync.own, settings.service_probe_interval, sync.publish_now)
         tasks.start_soon(supervise, "peer stream sweep", peers.sweep_forever)
         tasks.start_soon(supervise, "bootstrap", bootstrapper.run)
+        for name, loop in discovery.loops():
+            tasks.start_soon(supervise, name, loop)
         tasks.start_soon(supervise, "service probes", probes)
         tasks.start_soon(
             supervise, "load reports", partial(report_load, state.load, sync.own, sync.publish_now)

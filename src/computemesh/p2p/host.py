@@ -2,7 +2,8 @@
 
 TCP + Noise + Yamux, identify, ping with per-peer latency, gated gossipsub, guarded
 protocol handlers, connection events, dials only to plausible addresses at a bounded
-rate, forgetting peers that are gone, and a shutdown that really closes connections.
+rate, forgetting peers that are gone, the shared DHT (``dht``), and a shutdown that
+really closes connections.
 """
 
 import logging
@@ -26,6 +27,7 @@ from multiaddr import Multiaddr
 from computemesh.errors import DialError, InvalidAddress, MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p import listen_ports, patch_registry, workarounds
+from computemesh.p2p.dht import MeshDHT
 from computemesh.p2p.dial_guard import DialGuard
 from computemesh.p2p.dial_pacing import DialPacer
 from computemesh.p2p.identity import NodeIdentity
@@ -48,6 +50,7 @@ StreamHandler = Callable[[MeshStream], Awaitable[None]]
 ConnectionListener = Callable[[PeerId, bool], None]
 DIAL_TIMEOUT_S = 10.0
 ADDRESS_TTL_S = 600
+IDENTIFY_WAIT_S = 5.0
 
 
 class MeshHost:
@@ -78,6 +81,7 @@ class MeshHost:
         self._dial_guard = dial_guard
         self._patches = patches
         self.peer_id = PeerId(host.get_id().to_base58())
+        self.dht: MeshDHT | None = None
 
     # -- addresses and peers -------------------------------------------------
 
@@ -93,7 +97,14 @@ class MeshHost:
         return addrs
 
     def connected_peers(self) -> list[PeerId]:
-        return [PeerId(peer.to_base58()) for peer in self._host.get_connected_peers()]
+        """Peers of this mesh we are connected to (outsiders, on the DHT only, are not)."""
+        connected = (PeerId(peer.to_base58()) for peer in self._host.get_connected_peers())
+        return [peer for peer in connected if not self._gate.is_outsider(peer)]
+
+    def outsiders(self) -> list[PeerId]:
+        """Connected peers of other networks, which only use the shared DHT with us."""
+        connected = (PeerId(peer.to_base58()) for peer in self._host.get_connected_peers())
+        return [peer for peer in connected if self._gate.is_outsider(peer)]
 
     def is_connected(self, peer: PeerId) -> bool:
         return bool(self._host.get_network().get_connections(ID.from_base58(peer)))
@@ -293,7 +304,20 @@ class MeshHost:
             self._nursery.start_soon(self.disconnect, peer)
             return
         self._nursery.start_soon(self._gate.challenge, peer, self.open_stream, self.disconnect)
+        if self.dht is not None:
+            self._nursery.start_soon(self._join_routing_table, peer, self.dht)
         self._notify(peer, True)
+
+    async def _join_routing_table(self, peer: PeerId, dht: MeshDHT) -> None:
+        # Members and outsiders alike: the DHT is shared. The routing table takes only a
+        # peer whose addresses identify has told us (milliseconds after connecting).
+        await self._gate.wait_member(peer)
+        with trio.move_on_after(IDENTIFY_WAIT_S):
+            # Polls what identify writes into the peerstore; it signals nothing.
+            while self.is_connected(peer) and not self.peer_addrs(peer):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        if self.is_connected(peer) and self.peer_addrs(peer):
+            await dht.add_peer(peer)
 
     def _disconnected(self, peer: PeerId, closed: INetConn) -> None:
         # The closing connection may still be listed while listeners are notified.
@@ -349,13 +373,15 @@ async def open_mesh_host(
     dial_rate: float = 10.0,
     dial_burst: int = 40,
     allow_changed_libp2p: bool = False,
+    dht: bool = False,
 ) -> AsyncIterator[MeshHost]:
     """Start a host listening on ``listen``; on exit close every connection.
 
     Refuses (``MeshError``) a py-libp2p that our patches were not written against,
     unless ``allow_changed_libp2p``. ``forget_after``: seconds before a peer that is
     gone leaves the peerstore (``prune_peers``); ``dial_rate`` and ``dial_burst``:
-    connection attempts a second, and at once (``DialPacer``).
+    connection attempts a second, and at once (``DialPacer``); ``dht``: take part in
+    the shared DHT (``mesh.dht``).
     """
     patches = patch_registry.enforce(allow_changed_libp2p)
     workarounds.patch_module_constants()
@@ -392,10 +418,16 @@ async def open_mesh_host(
     )
     host.get_network().register_notifee(_Events(mesh))
     mesh.set_handler(MEMBERSHIP_PROTOCOL, gate.respond, members_only=False)
+    # Its handler is open to outsiders on purpose (membership.py); it registers itself.
+    mesh.dht = MeshDHT(host, mesh.listen_addrs) if dht else None
     async with host.run(listen_addrs), trio.open_nursery() as nursery:
         mesh._nursery = nursery
         try:
-            async with background_trio_service(pubsub), background_trio_service(router):
+            async with (
+                background_trio_service(pubsub),
+                background_trio_service(router),
+                _running(mesh.dht),
+            ):
                 await pubsub.wait_until_ready()
                 nursery.start_soon(pubsub.repair_streams)
                 yield mesh
@@ -405,6 +437,15 @@ async def open_mesh_host(
                 await host.close()
             workarounds.stop_seen_cache(pubsub)
             nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _running(dht: MeshDHT | None) -> AsyncIterator[None]:
+    if dht is None:
+        yield
+        return
+    async with dht.running():
+        yield
 
 
 def check_dialable(addr: str) -> None:

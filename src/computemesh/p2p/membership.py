@@ -3,9 +3,15 @@
 Right after a connection opens, each side challenges the other on
 ``/computemesh/membership/1.0.0``: it sends a random nonce and expects
 HMAC-SHA256(secret, label ‖ nonce ‖ prover id ‖ verifier id). Binding both peer ids
-(already authenticated by Noise) stops a relay of someone else's answer. A peer
-that fails or does not answer in time is disconnected. Without a secret the
-network is open and every peer counts as a member.
+(already authenticated by Noise) stops a relay of someone else's answer. Without a
+secret the network is open and every peer counts as a member.
+
+A peer that fails or does not answer in time is an outsider: it may stay connected,
+because the DHT all computemesh networks share (``/computemesh/kad/1.0.0``, served
+to anyone) is how a member that knows only nodes of other networks finds its own.
+It gets nothing else: every handler of ours, the table exchange and gossip wait for
+``is_member``. At most ``MAX_OUTSIDERS`` outsiders stay connected at once, so they
+cannot take the places of members; one more is disconnected, as before.
 
 The peers refused last (and when) are kept, a bounded few, so an operator asking why a
 peer is not used can be told it is of another network (``/v1/dnt/explain``).
@@ -28,6 +34,7 @@ _LABEL = b"computemesh-membership-v1"
 NONCE_BYTES = 32
 CHALLENGE_TIMEOUT_S = 5.0
 MAX_REFUSED_KEPT = 1024
+MAX_OUTSIDERS = 8
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,7 @@ class MembershipGate:
         self._own_id = own_id
         self._secret = secret
         self._members: set[PeerId] = set()
+        self._outsiders: set[PeerId] = set()
         self._decided: dict[PeerId, trio.Event] = {}
         self.refused: dict[PeerId, float] = {}
         """Peers that failed the challenge, with the unix time of their last failure."""
@@ -66,15 +74,21 @@ class MembershipGate:
             await self._decision(peer).wait()
         return self.is_member(peer)
 
+    def is_outsider(self, peer: PeerId) -> bool:
+        """Connected, and failed its challenge (only the shared DHT serves it)."""
+        return peer in self._outsiders
+
     def forget(self, peer: PeerId) -> None:
         """A disconnected peer must prove itself again on its next connection."""
         self._members.discard(peer)
+        self._outsiders.discard(peer)
         self._decided.pop(peer, None)
 
     async def challenge(
         self, peer: PeerId, open_stream: OpenStream, disconnect: Disconnect
     ) -> None:
-        """Verify ``peer`` or disconnect it; run once per new connection."""
+        """Verify ``peer``; run once per new connection. One that fails stays as an
+        outsider while there is room for one, and is disconnected otherwise."""
         if self._secret is None or peer in self._members:
             return
         passed = False
@@ -87,8 +101,12 @@ class MembershipGate:
             if len(self.refused) >= MAX_REFUSED_KEPT:
                 self.refused.clear()
             self.refused[peer] = time.time()
-            log.warning("peer %s failed the network membership challenge; disconnecting", peer)
-            await disconnect(peer)
+            if len(self._outsiders) < MAX_OUTSIDERS:
+                log.info("peer %s is not a member of this network; it may use the DHT only", peer)
+                self._outsiders.add(peer)
+            else:
+                log.warning("peer %s failed the network membership challenge; disconnecting", peer)
+                await disconnect(peer)
         self._decision(peer).set()
 
     async def respond(self, stream: MeshStream) -> None:
