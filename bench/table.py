@@ -121,13 +121,15 @@ def poll_all(nodes: list[LocalNode], done: Callable[[LocalNode], bool], timeout:
 def registration_trial(nodes: list[LocalNode], at: LocalNode, name: str) -> list[float]:
     """Seconds from POST /v1/dnt/_node at ``at`` to each node accepting the new record.
 
-    The service points at ``at``'s own HTTP port, which answers, so the health probe
-    (every 5 s) does not re-sign the record as unhealthy in the middle of the trial:
+    The service points at another node's HTTP port (a node refuses services on its own
+    ports), which answers, so the health probe (every 5 s) does not re-sign the record
+    as unhealthy in the middle of the trial:
     a node's ``received_at`` is when its newest version arrived, and a version signed
     mid-trial would stamp the nodes polled after it with its own later arrival.
     """
     key = f"/{at.peer_id}"
-    service = {"name": name, "host": "127.0.0.1", "port": at.http_port,
+    answering = next(node for node in nodes if node is not at)
+    service = {"name": name, "host": "127.0.0.1", "port": answering.http_port,
                "identity_group": [f"model={name}"]}  # fmt: skip
     started = time.time()
     httpx.post(f"{at.url}/v1/dnt/_node", json={"service": [service]}, timeout=10).raise_for_status()
