@@ -70,7 +70,7 @@ def start_entries(
     scratch: str, upstreams: list[UpstreamProcess], nodes: list[LocalNode]
 ) -> tuple[dict[str, LocalNode], list[LocalNode]]:
     """One entry node per strategy, all in one mesh with the two providers."""
-    first = LocalNode(Path(scratch, "seed"), args=["--public-addr", "127.0.0.1"])
+    first = LocalNode(Path(scratch, "first"), args=["--public-addr", "127.0.0.1"])
     nodes.append(first.start())
     first.wait_healthy()
     providers = []

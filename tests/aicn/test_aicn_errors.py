@@ -40,7 +40,7 @@ def test_error_codes(start_node: StartNode, upstreams: list[UpstreamProcess]) ->
     client = AicnClient(a.url)
     api = f"{client.api}/chat/completion"
 
-    # 1002: not JSON. 1001: JSON without what the seed requires, or out of range.
+    # 1002: not JSON. 1001: JSON without what the AICN API requires, or out of range.
     broken = httpx.post(api, content=b"{not json", headers={"content-type": "application/json"})
     expect(broken, 400, 1002)
     assert "node_id" in expect(client.raw("/chat/completion", {"project": "P"}), 400, 1001)
@@ -86,7 +86,7 @@ def test_error_codes(start_node: StartNode, upstreams: list[UpstreamProcess]) ->
     )
     assert over_mesh.status_code == 404
 
-    # The OpenAPI document lists every endpoint of both seeds.
+    # The OpenAPI document lists every endpoint of the AICN and LocalAI P2P APIs.
     paths = httpx.get(f"{a.url}/openapi.json").json()["paths"]
     missing = [p for p in AICN_PATHS + LOCALAI_PATHS + ["/ipfs/{cid}"] if p not in paths]
     assert not missing

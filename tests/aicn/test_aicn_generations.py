@@ -1,6 +1,6 @@
 """Both generations of AICN clients against real node processes.
 
-The seed's clients (AICN's ``api.http``, POST and ``{code, message, data}``) are covered
+The AICN API's clients (AICN's ``api.http``, POST and ``{code, message, data}``) are covered
 by the other AICN tests; here the calls AICN v0.1.8 and later make, and the clients
 written for it: GET with query parameters (or, as v0.1.8 and v0.1.9 sent them, a JSON
 body), answers read at the top level (``res["choices"][0]``), ``ai/projects/peers``
@@ -47,7 +47,7 @@ def test_v018_clients_read_top_level_fields_and_use_get(
     on_b.register("SuperImage", "superImage", f"{painter.url}/v1/images/generations", type=1)
     assert wait_until(lambda: len(client.projects()) == 2, CONVERGE_S)
 
-    # Lists: GET with query parameters, the seed's POST forms unchanged beside them.
+    # Lists: GET with query parameters, the AICN API's POST forms unchanged beside them.
     listed = get(client, "/ai/projects/list", number=1).json()
     assert listed["data"] == ["DecentralGPT"]  # number caps the list
     assert get(client, "/ai/projects/list").json()["data"] == ["DecentralGPT", "SuperImage"]
@@ -57,13 +57,13 @@ def test_v018_clients_read_top_level_fields_and_use_get(
     assert (peer["node_id"], peer["connectivity"], peer["status"]) == (b.peer_id, 1, "online")
     assert isinstance(peer["latency"], int)
     assert peer["latency"] >= 0
-    assert client.project_peers(PROJECT, MODEL) == [b.peer_id]  # POST: the seed's node ids
+    assert client.project_peers(PROJECT, MODEL) == [b.peer_id]  # POST: the AICN API's node ids
     # v0.1.8 and v0.1.9 sent their GET parameters as a JSON body.
     as_body = httpx.request(
         "GET", f"{client.api}/ai/projects/peers", json={"project": PROJECT, "model": MODEL}
     )
     assert [p["node_id"] for p in as_body.json()["data"]] == [b.peer_id]
-    # Bad query parameters are the seed's 1001, as bad bodies are.
+    # Bad query parameters are the AICN API's 1001, as bad bodies are.
     expect(get(client, "/ai/projects/peers", project=PROJECT), 400, 1001)
     expect(get(client, "/ai/projects/models", project=PROJECT, number=-1), 400, 1001)
     expect(get(client, "/ai/projects/list", number="many"), 400, 1001)
@@ -79,7 +79,7 @@ def test_v018_clients_read_top_level_fields_and_use_get(
     assert res["choices"][0]["message"]["content"] == "hello from B"
     assert res["usage"]["total_tokens"] == 7
     assert isinstance(res["created"], int)
-    assert res["data"]["choices"] == res["choices"]  # the seed's data, unchanged
+    assert res["data"]["choices"] == res["choices"]  # the AICN API's data, unchanged
     assert (res["code"], res["message"]) == (0, "ok")
     res = client.raw("/chat/completion/proxy", client.chat_body(PROJECT, MODEL)).json()
     assert res["choices"][0]["message"]["content"] == "hello from B"
@@ -109,7 +109,7 @@ def test_v018_clients_read_top_level_fields_and_use_get(
         {**client.image_body("SuperImage", "superImage"), "response_format": "b64_json"},
     ).json()
     assert base64.b64decode(proxied["data"][0]["b64_json"]).startswith(b"\x89PNG")
-    # Without response_format: the seed's answer, data {ipfs_node, choices} as before.
+    # Without response_format: the AICN API's answer, data {ipfs_node, choices} as before.
     assert set(client.image(b.peer_id, "SuperImage", "superImage")) == {"ipfs_node", "choices"}
     expect(client.raw("/image/gen", {**image, "response_format": "png"}), 400, 1001)
 
@@ -159,7 +159,7 @@ def test_a_post_only_model_stays_listed_and_a_dead_one_shows_its_state(
         lambda: [p["status"] for p in newer_peers(client, "Other", "gone-soon")] == ["unhealthy"],
         CONVERGE_S,
     )
-    assert client.project_peers("Other", "gone-soon") == []  # the seed's list: running ones
+    assert client.project_peers("Other", "gone-soon") == []  # the AICN API's list: running ones
     assert client.projects() == ["DecentralGPT"]
     assert client.project_peer(b.peer_id) == [
         {"project": PROJECT, "models": [MODEL], "status": {MODEL: "online"}},

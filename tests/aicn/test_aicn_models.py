@@ -1,4 +1,4 @@
-"""AICN surface across three real node processes, driven by a client written to the seed."""
+"""AICN surface across three real node processes, driven by a client written to the AICN API."""
 
 import json
 import time
@@ -44,7 +44,7 @@ def test_projects_chat_proxy_and_host_info(
     ]
     assert client_a.models("NoSuchProject") == []
 
-    # chat/completion on B, from A: the seed's data.
+    # chat/completion on B, from A: the AICN API's data.
     data = client_a.chat(b.peer_id, PROJECT, MODEL)
     assert set(data) == {"created", "choices", "usage"}
     assert data["choices"][0]["message"] == {"role": "assistant", "content": "hello from B"}

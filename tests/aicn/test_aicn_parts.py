@@ -37,7 +37,7 @@ def test_content_store_round_trip_and_refuses_paths(tmp_path: Path) -> None:
     assert sniff(b"\xff\xd8\xff\xe0") == ("jpg", "image/jpeg")
 
 
-def test_forwarding_failures_get_the_seed_codes() -> None:
+def test_forwarding_failures_get_the_aicn_codes() -> None:
     def code(error: Exception) -> tuple[Code, int]:
         assert isinstance(error, NoProvider | DeadlineExceeded | Unreachable | UnknownPeer)
         mapped: AicnError = forward_failure(error)

@@ -35,7 +35,7 @@ class Report:
 
 
 Allowed = Callable[[str, schemathesis.Response], bool]
-"""Whether a 500 on this path is one the README documents."""
+"""Whether a 500 on this path is one the API pages (docs/api/) document."""
 HeadersFor = Callable[[str], dict[str, str]]
 """Credentials to send on a path, so that fuzzing reaches past the login check."""
 

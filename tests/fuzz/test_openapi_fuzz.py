@@ -4,8 +4,8 @@ A two-node mesh (B serves a model from an OpenAI-shaped upstream, A joins throug
 and a gateway on PostgreSQL in front of B. Node A is fuzzed as its operator would
 reach it (loopback), so its operator routes are fuzzed too; the gateway is fuzzed with
 a logged-in wallet's token and an API key, so fuzzing reaches past the login checks.
-Afterwards every process still answers, no answer was a 500 but those the README
-documents, and a metered request made after the fuzzing is metered.
+Afterwards every process still answers, no answer was a 500 but those docs/api/
+document, and a metered request made after the fuzzing is metered.
 """
 
 from collections.abc import Iterator

@@ -82,7 +82,7 @@ def gateway(scratch: Path, nodes: list[str], database_url: str, **env: str) -> P
     """A ``computemesh gateway start`` process.
 
     ``env`` names in lower case become ``COMPUTEMESH_GATEWAY_*`` settings; upper-case
-    names (the seed's ``SECRET_KEY``, ...) are passed as they are; "" unsets one.
+    names (the OCF proxy API's ``SECRET_KEY``, ...) are passed as they are; "" unsets one.
     """
     port = free_port()
     command = [sys.executable, "-m", "computemesh.cli", "gateway", "start"]

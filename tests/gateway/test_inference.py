@@ -76,7 +76,7 @@ def test_completions_embeddings_and_models(client: TestClient) -> None:
     assert client.get("/api/v1/models").status_code == 401
 
 
-def test_legacy_routes_are_open_as_in_the_seed(client: TestClient) -> None:
+def test_legacy_routes_are_open_as_in_the_ocf_proxy(client: TestClient) -> None:
     assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
     completion = client.post("/v1/completions", json={"model": "tiny-chat", "prompt": "x"})
     assert completion.status_code == 200
@@ -91,7 +91,7 @@ def test_legacy_routes_can_require_a_key(make_client: MakeClient) -> None:
     assert client.post("/v1/chat/completions", json=CHAT, headers=keyed(client)).status_code == 200
 
 
-def test_models_in_the_seed_shape(client: TestClient, wallet: Wallet) -> None:
+def test_models_in_the_ocf_proxy_shape(client: TestClient, wallet: Wallet) -> None:
     public = client.get("/api/models/public")
     assert public.status_code == 200
     by_id = {m["id"]: m for m in public.json()}
@@ -165,7 +165,7 @@ def test_a_dead_node_in_the_list_is_skipped(
         assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
 
 
-def test_unknown_routes_are_404_and_root_lists_the_seed(client: TestClient) -> None:
+def test_unknown_routes_are_404_and_root_lists_the_ocf_proxy_endpoints(client: TestClient) -> None:
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not Found"}

@@ -11,7 +11,7 @@ from tests.gateway.conftest import Wallet, bearer, new_key
 CHAT = {"model": "tiny-chat", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def test_created_key_has_the_seed_shape_and_works(client: TestClient, wallet: Wallet) -> None:
+def test_created_key_has_the_ocf_proxy_shape_and_works(client: TestClient, wallet: Wallet) -> None:
     created = new_key(client, wallet.login(client), "My API Key")
     assert set(created) == {"id", "name", "key", "created_at", "last_used", "is_active"}
     assert created["key"].startswith("sk_rc_")

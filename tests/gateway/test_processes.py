@@ -1,4 +1,4 @@
-"""Real gateway processes: the seed flow through the official openai SDK on SQLite and
+"""Real gateway processes: the OCF proxy API's flow through the official openai SDK on SQLite and
 PostgreSQL, start-up refusals, and a clean stop that writes pending usage."""
 
 import signal
@@ -15,7 +15,7 @@ from tests.gateway.upstream import WORDS
 StartGateway = Callable[..., harness.Process]
 
 
-def seed_flow(gateway_url: str) -> None:
+def ocf_proxy_flow(gateway_url: str) -> None:
     """nonce → connect → profile → key → chat via the openai SDK → list → delete → 401."""
     http = httpx.Client(base_url=gateway_url, timeout=30)
     wallet = Wallet()
@@ -54,17 +54,17 @@ def seed_flow(gateway_url: str) -> None:
     assert usage["total_requests"] == 4  # chat, stream, completion, embedding
 
 
-def test_seed_flow_on_sqlite(
+def test_ocf_proxy_flow_on_sqlite(
     start_gateway: StartGateway, upstream: harness.Process, sqlite_url: str
 ) -> None:
-    seed_flow(start_gateway([upstream.url], sqlite_url).url)
+    ocf_proxy_flow(start_gateway([upstream.url], sqlite_url).url)
 
 
-def test_seed_flow_on_postgres(
+def test_ocf_proxy_flow_on_postgres(
     start_gateway: StartGateway, upstream: harness.Process, postgres_url: str
 ) -> None:
     harness.migrate(postgres_url)
-    seed_flow(start_gateway([upstream.url], postgres_url).url)
+    ocf_proxy_flow(start_gateway([upstream.url], postgres_url).url)
 
 
 def test_unmigrated_postgres_is_refused(

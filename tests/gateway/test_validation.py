@@ -1,4 +1,4 @@
-"""Out-of-range values get the seed's 422 ``{"detail": "invalid request: <field>: ..."}`` on
+"""Out-of-range values get the OCF proxy's 422 ``{"detail": "invalid request: <field>: ..."}`` on
 every gateway route that takes input, before anything reaches a node."""
 
 from typing import Any

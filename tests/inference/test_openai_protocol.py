@@ -1,4 +1,4 @@
-"""Every bad input of issue 4 item 3 becomes the seed's 400 envelope; good ones pass."""
+"""Every bad input of issue 4 item 3 becomes the OffGrid API's 400 envelope; good ones pass."""
 
 import json
 from typing import Any
@@ -86,7 +86,7 @@ def test_bad_embedding_input(value: Any) -> None:
     assert _error(EmbeddingRequest, raw)["param"] == "input"
 
 
-def test_every_seed_parameter_at_its_bounds_is_accepted() -> None:
+def test_every_offgrid_parameter_at_its_bounds_is_accepted() -> None:
     raw = _chat(
         temperature=2,
         top_p=0,

@@ -1,4 +1,4 @@
-"""Every bad input gets the seed's status and ``{"error": {"message", "type", "code"}}``."""
+"""Every bad input gets the OffGrid API's status and ``{"error": {"message", "type", "code"}}``."""
 
 from typing import Any
 

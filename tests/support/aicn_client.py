@@ -1,6 +1,6 @@
-"""A client written to the AICN seed (seed 003): its exact request bodies, its envelope.
+"""A client written to the AICN API: its exact request bodies, its envelope.
 
-Each call posts the seed's body to ``/api/v0/...`` and checks the envelope
+Each call posts the AICN API's body to ``/api/v0/...`` and checks the envelope
 ``{code: 0, message: "ok"}`` before handing back ``data``; ``raw`` returns the whole
 answer for checking error codes.
 """

@@ -29,7 +29,7 @@ from computemesh.node.api.openai.upstream_errors import _describe
         ({"detail": "FastAPI's shape"}, 422, ("FastAPI's shape", "api_error", "upstream_422")),
     ],
 )
-def test_provider_errors_are_described_in_the_seed_format(
+def test_provider_errors_are_described_in_the_offgrid_format(
     body: dict[str, object], status: int, described: tuple[str, str, str]
 ) -> None:
     assert _describe(json.dumps(body).encode(), status) == described

@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-NOT_SET = "\u2013"  # an en dash, as the README tables write "none"
+NOT_SET = "\u2013"  # an en dash, as the docs' tables write "none"
 
 
 @dataclass(frozen=True)

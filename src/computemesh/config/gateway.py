@@ -1,4 +1,4 @@
-"""Gateway settings: the seed's names for the three it documents, ``COMPUTEMESH_GATEWAY_*`` else.
+"""Gateway settings: the OCF proxy's names for its three, ``COMPUTEMESH_GATEWAY_*`` for the rest.
 
 ``OCF_HEAD_URL``, ``SECRET_KEY`` and ``ACCESS_TOKEN_EXPIRE_MINUTES`` are read without
 a prefix so an OCF proxy deployment's environment works unchanged. ``OCF_HEAD_URL``
@@ -22,7 +22,7 @@ from computemesh.config.layered import LayeredSettings, is_placeholder
 
 MIN_SECRET_LENGTH = 32
 # The OCF proxy's published default; refusing it is the point of this check.
-SEED_DEFAULT_SECRET = "your-secret-key-here-change-in-production"
+OCF_PROXY_DEFAULT_SECRET = "your-secret-key-here-change-in-production"
 DATABASE_FILE = "gateway.db"
 # The async drivers the gateway ships with, and the plain schemes that mean them.
 DRIVERS = {
@@ -36,7 +36,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name: str) -> Any:
-    """Accept the field name (flags, TOML) and the seed's unprefixed env name."""
+    """Accept the field name (flags, TOML) and the OCF proxy API's unprefixed env name."""
     return AliasChoices(name.lower(), name)
 
 
@@ -201,7 +201,7 @@ class GatewaySettings(LayeredSettings):
         secret = self.secret_key.get_secret_value() if self.secret_key else ""
         weak = (
             is_placeholder(secret)
-            or secret == SEED_DEFAULT_SECRET
+            or secret == OCF_PROXY_DEFAULT_SECRET
             or len(secret) < MIN_SECRET_LENGTH
         )
         if weak and not self.dev:

@@ -32,7 +32,7 @@ from computemesh.gateway.upstream.models import ModelCatalog
 from computemesh.json_bodies import JsonBodies
 
 log = logging.getLogger(__name__)
-DEFAULT_PRICE = "0.1"  # the seed's example; nodes may claim their own with ``price=``
+DEFAULT_PRICE = "0.1"  # the OCF proxy API's example; nodes may claim their own with ``price=``
 
 
 def _body_too_large(limit: int) -> Exception:

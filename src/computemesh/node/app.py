@@ -129,7 +129,7 @@ async def _invalid_body(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _invalid_openai_body(request: Request, error: Exception) -> JSONResponse:
-    """A bad body on the OpenAI surface: 400 in the seed's format."""
+    """A bad body on the OpenAI surface: 400 in the OffGrid API's format."""
     assert isinstance(error, InvalidRequestError)
     return openai_errors.invalid_request(error)
 

@@ -1,8 +1,8 @@
-"""AIComputingNode wire models (seed 003): request bodies and the ``data`` of answers.
+"""AIComputingNode wire models: request bodies and the ``data`` of answers.
 
-Field names and order follow the seed. Requests accept unknown fields (AICN clients send
+Field names and order follow the AICN API. Requests accept unknown fields (AICN clients send
 ``wallet``, ``signature``, ``hash``…), but a model's API gets only the documented ones
-(``node.api.aicn.serving``); the seed's required fields are checked, so a bad body is a
+(``node.api.aicn.serving``); the AICN API's required fields are checked, so a bad body is a
 clear 1001 instead of a model error.
 """
 
@@ -28,7 +28,7 @@ Number = Annotated[int, Field(ge=0, le=10_000)]
 
 
 class Code(IntEnum):
-    """The seed's error-code table (the real AICN code later shifted these numbers)."""
+    """The AICN API's error-code table (the real AICN code later shifted these numbers)."""
 
     OK = 0
     PARAMETER = 1001
@@ -236,7 +236,7 @@ class DiskInfo(BaseModel):
 
 
 class GpuInfo(BaseModel):
-    """The seed's ``vendor``/``product``, plus memory and utilisation when NVML answers."""
+    """The AICN API's ``vendor``/``product``, plus memory and utilisation when NVML answers."""
 
     vendor: str
     product: str

@@ -1,4 +1,4 @@
-"""LocalAI P2P API wire models (seed 002), with the seed's exact field names.
+"""LocalAI P2P API wire models, with the LocalAI P2P API's exact field names.
 
 ``/api/p2p`` uses Go's exported names (``Name``, ``ID``…); ``/api/p2p/workers`` and
 ``/api/p2p/federation`` the camel-case ones plus ``isOnline``.

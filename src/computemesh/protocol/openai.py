@@ -1,7 +1,7 @@
-"""OpenAI / OffGrid wire models (seed 004): requests validated, responses shaped.
+"""OpenAI / OffGrid wire models: requests validated, responses shaped.
 
 Requests forbid nothing extra (clients send fields we pass through, such as ``n`` or
-``user``), but every parameter the seed names is checked against its range.
+``user``), but every parameter the OffGrid API names is checked against its range.
 """
 
 from typing import Annotated, Any, Literal
@@ -44,7 +44,7 @@ class ChatMessage(BaseModel):
 
 
 class SamplingParameters(_Request):
-    """Parameters shared by chat and text completions, with the seed's ranges."""
+    """Parameters shared by chat and text completions, with the OffGrid API's ranges."""
 
     model: str = Field(min_length=1)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
@@ -100,7 +100,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """The seed's error envelope: ``{"error": {"message", "type", "code"}}``."""
+    """The OffGrid API's error envelope: ``{"error": {"message", "type", "code"}}``."""
 
     error: ErrorDetail
 

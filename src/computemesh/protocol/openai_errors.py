@@ -1,4 +1,4 @@
-"""Turn bad request bodies into the seed's 400 error envelope.
+"""Turn bad request bodies into the OffGrid API's 400 error envelope.
 
 Routers call :func:`parse_request` on the raw body, catch :class:`InvalidRequestError`
 and answer 400 with :func:`error_body` of it; nothing here knows about HTTP frameworks.

@@ -1,1 +1,1 @@
-"""The gateway's HTTP edge: the OCF proxy surface (seed 001) plus nonce and usage."""
+"""The gateway's HTTP edge: the OCF proxy surface plus nonce and usage."""

@@ -49,7 +49,7 @@ async def key_principal(request: Request, state: StateDep) -> Principal:
 
 
 async def legacy_principal(request: Request, state: StateDep) -> Principal | None:
-    """The legacy /v1 routes are open as in the seed, unless configured to need a key.
+    """The legacy /v1 routes are open as in the OCF proxy API, unless configured to need a key.
 
     Open, whatever the ``openai`` SDK sends as its (mandatory) API key is no
     credential: a bearer that is not a key of this gateway is anonymous. A key of

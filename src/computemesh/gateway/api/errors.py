@@ -1,4 +1,4 @@
-"""Every error answers ``{"detail": ...}`` with the seed's status codes; never a traceback."""
+"""Every error answers ``{"detail": ...}`` with the OCF proxy's status codes; never a traceback."""
 
 import logging
 

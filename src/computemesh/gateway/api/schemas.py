@@ -1,4 +1,4 @@
-"""Request and response bodies of the gateway surface, in the seed's field names."""
+"""Request and response bodies of the gateway surface, in the OCF proxy API's field names."""
 
 import re
 from datetime import date, datetime
@@ -114,7 +114,7 @@ class UsageOut(BaseModel):
 
 # The inference bodies are the nodes' own wire models (every parameter checked against
 # its range, unknown fields kept), so what a node would refuse with its 400 is refused
-# here first, with the seed's 422; the body is still forwarded as the client sent it.
+# here first, with the OCF proxy API's 422; the body is still forwarded as the client sent it.
 # The model name must also fit the usage table.
 
 

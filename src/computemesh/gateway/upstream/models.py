@@ -1,4 +1,4 @@
-"""The seed's model list, built from a node's OCF table (``GET /v1/dnt/table``).
+"""The OCF proxy API's model list, built from a node's OCF table (``GET /v1/dnt/table``).
 
 Only what the gateway can forward is listed: models of online ``llm`` services, the
 one service a node's ``/v1/*`` routes reach (a service of another name, OCF's
@@ -6,7 +6,7 @@ one service a node's ``/v1/*`` routes reach (a service of another name, OCF's
 model is tagged by what it answers, from the marks a node gives it beside ``model=X``:
 ``chat=X`` is ``text-generation``, ``embedding=X`` is ``embeddings``. A model nobody
 marked (an upstream whose operator said nothing) may be asked anything, so it keeps
-the seed's ``text-generation``.
+the OCF proxy API's ``text-generation``.
 """
 
 import dataclasses

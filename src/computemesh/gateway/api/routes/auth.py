@@ -59,6 +59,6 @@ async def profile(user_id: UserIdDep, state: StateDep, _: IpLimited) -> UserOut:
 def _checksum(address: str) -> str:
     checksummed = siwe.checksum(address)
     if checksummed is None:
-        # Bad input, not bad credentials: the seed's validation status and wording.
+        # Bad input, not bad credentials: the OCF proxy API's validation status and wording.
         raise HTTPException(422, "invalid request: address: not an Ethereum address")
     return checksummed

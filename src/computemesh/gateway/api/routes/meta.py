@@ -1,4 +1,4 @@
-"""``GET /`` (the seed's endpoint list) and ``GET /health``."""
+"""``GET /`` (the OCF proxy API's endpoint list) and ``GET /health``."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 router = APIRouter(tags=["meta"])
 
-SEED_ENDPOINTS = [
+OCF_PROXY_ENDPOINTS = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/embeddings",
@@ -21,7 +21,7 @@ SEED_ENDPOINTS = [
     "POST /api/v1/chat/completions",
     "POST /api/v1/completions",
 ]
-# Beyond the seed: what a real login and a usage view need.
+# Beyond the OCF proxy API: what a real login and a usage view need.
 EXTRA_ENDPOINTS = [
     "GET /api/auth/nonce",
     "GET /api/usage",
@@ -36,7 +36,7 @@ async def root() -> dict[str, Any]:
     return {
         "message": "OpenAI Compatible Proxy Service",
         "version": "1.0.0",
-        "endpoints": SEED_ENDPOINTS + EXTRA_ENDPOINTS,
+        "endpoints": OCF_PROXY_ENDPOINTS + EXTRA_ENDPOINTS,
     }
 
 

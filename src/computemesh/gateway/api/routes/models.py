@@ -1,4 +1,4 @@
-"""The models in the mesh, in the seed's shape, from a node's table."""
+"""The models in the mesh, in the OCF proxy API's shape, from a node's table."""
 
 from fastapi import APIRouter
 

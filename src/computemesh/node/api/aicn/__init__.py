@@ -1,6 +1,6 @@
-"""The AIComputingNode surface (seed 003) under ``/api/v0``, on the mesh's core.
+"""The AIComputingNode surface under ``/api/v0``, on the mesh's core.
 
-- ``envelope``: the ``{code, message, data}`` answer, the seed's codes, ``AicnRoute``
+- ``envelope``: the ``{code, message, data}`` answer, the AICN API's codes, ``AicnRoute``
 - ``info``: ``/id``, ``/peers``, ``/peer``, ``/host/info``, ``/swarm/*``, ``/pubsub/peers``
 - ``projects``: ``/ai/project/*`` registrations and ``/ai/projects/*`` lists
 - ``newer_lists``: the lists' GET forms of AICN v0.1.8+; ``generations``: its answers

@@ -1,4 +1,4 @@
-"""AICN's answer envelope ``{code, message, data}`` and the seed's codes for every failure.
+"""AICN's answer envelope ``{code, message, data}`` and the AICN API's codes for every failure.
 
 ``AicnRoute`` is the route class of every AICN router: whatever a handler raises (a bad
 body, a refused operator call, a forwarding failure, a bug) becomes the envelope with

@@ -1,7 +1,7 @@
-"""What AICN v0.1.8 and later answer on success, beside the seed's envelope.
+"""What AICN v0.1.8 and later answer on success, beside the AICN API's envelope.
 
 Since v0.1.8 AICN puts a call's fields at the top level (``res.choices[0]``,
-``res.peer_id``) and clients written for it read them there; the seed's clients read
+``res.peer_id``) and clients written for it read them there; the AICN API's clients read
 ``data``. Chat answers carry both. ``image/gen`` cannot: both generations call a field
 ``data``, of two shapes. There the request decides, as the method does for
 ``ai/projects/peers``: a body with ``response_format`` (``url`` or ``b64_json``, which
@@ -24,13 +24,13 @@ CHAT_IDENTITY = ("id", "object")
 
 
 def chat_answer(answer: dict[str, Any], data: ChatData) -> Response:
-    """The seed's ``data`` and, at the top level, the model's ``id``/``object`` and ``data``."""
+    """The AICN API's ``data`` and, at the top level, the model's ``id``/``object`` and ``data``."""
     newer = {key: answer[key] for key in CHAT_IDENTITY if isinstance(answer.get(key), str)}
     return ok(data, top={**newer, **data.model_dump()})
 
 
 def image_format(body: BaseModel) -> str | None:
-    """The newer API's ``response_format``, or None for a request of the seed's form."""
+    """The newer API's ``response_format``, or None for a request of the AICN API's form."""
     extra = body.model_extra or {}
     wanted = extra.get("response_format")
     if wanted is None or wanted == "":

@@ -50,7 +50,7 @@ def own_peer_info(state: NodeState) -> PeerInfo:
 
 @peer_router.get("/id", response_model=PeerInfo)
 async def peer_id(state: State) -> PeerInfo:
-    """This node's PeerInfo (the seed answers it bare, without the envelope)."""
+    """This node's PeerInfo (the AICN API answers it bare, without the envelope)."""
     return own_peer_info(state)
 
 
@@ -109,7 +109,7 @@ async def _own_host_info(state: NodeState) -> HostInfo:
 @router.post("/swarm/peers", response_model=list[SwarmPeer])
 @router.get("/swarm/peers", response_model=list[SwarmPeer])
 async def swarm_peers(state: State) -> list[SwarmPeer]:
-    """Open connections (bare list, as in the seed; GET since AICN v0.1.8)."""
+    """Open connections (bare list, as in the AICN API; GET since AICN v0.1.8)."""
     return [
         SwarmPeer(
             id=f"{peer[:10]}-{index}",

@@ -51,7 +51,7 @@ def images(state: NodeState) -> ContentStore:
 
 @peer_router.post("/chat/completion")
 async def chat_completion(body: ChatCompletionRequest, request: Request, state: State) -> Response:
-    """A text model of ``node_id``: the seed's ``data``, or SSE ending ``data: [DONE]``."""
+    """A text model of ``node_id``: the AICN API's ``data``, or SSE ending ``data: [DONE]``."""
     until, target = deadline(state), target_node(state, request, body.node_id)
     if target is None:
         return await serve_chat(state, body, until)

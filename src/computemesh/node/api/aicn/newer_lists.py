@@ -1,8 +1,8 @@
-"""AICN v0.1.8+'s GET forms of the project lists, beside the seed's POST forms.
+"""AICN v0.1.8+'s GET forms of the project lists, beside the AICN API's POST forms.
 
 ``ai/projects/list`` and ``ai/projects/models`` answer the lists POST answers, capped at
 ``number``. ``ai/projects/peers`` is the one name the two generations give two shapes:
-POST keeps the seed's node ids, GET answers AICN v0.1.3+'s objects, with each model's
+POST keeps the AICN API's node ids, GET answers AICN v0.1.3+'s objects, with each model's
 state, so a registration whose model API went down shows as ``unhealthy`` instead of
 vanishing. The parameters come from the query string (or a JSON body, as v0.1.8 sent).
 """

@@ -2,7 +2,7 @@
 
 The dispatcher's failover chooses and retries the nodes (identity groups, power of two
 choices over in-flight requests and latency, cool-downs), as for any service. What is
-AICN's own is the check of each answer the seed describes: a node's answer counts only
+AICN's own is the check of each answer the AICN API describes: a node's answer counts only
 if it is a correct result (HTTP 200 and code 0), so a node whose model errs is passed
 over as well as one that cannot be reached. A stream counts once it started.
 """

@@ -2,7 +2,7 @@
 
 AICN v0.2 reads ``?project=…&model=…&number=…``; v0.1.8 and v0.1.9 made the same
 routes GET but still read a JSON body. Both reach the same checks, so a bad value is
-the seed's 1001 in either form.
+the AICN API's 1001 in either form.
 """
 
 import json

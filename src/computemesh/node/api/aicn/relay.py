@@ -2,7 +2,7 @@
 
 A peer answers in the envelope already, so its bytes go back as they are; a stream
 goes back chunk by chunk and, if it breaks midway, ends with an SSE event carrying
-code 1017 (the seed's stream error) instead of stopping short.
+code 1017 (the AICN API's stream error) instead of stopping short.
 """
 
 import json
@@ -26,7 +26,7 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def deadline(state: NodeState) -> float:
-    """AICN model calls get ``aicn_timeout`` seconds (the seed's 1004 past that)."""
+    """AICN model calls get ``aicn_timeout`` seconds (the AICN API's 1004 past that)."""
     return time.monotonic() + state.settings.aicn_timeout
 
 

@@ -4,7 +4,7 @@ The model's API gets an OpenAI body made of the fields AICN documents for the ca
 nothing else (``model``, ``messages`` of ``role`` and ``content``, ``stream``; for
 images ``model``, ``prompt``, ``n``, ``size``): these routes are peer-safe, and a peer
 must not be able to put whatever it likes into a request to a local API. Its answer
-becomes the seed's ``data``; a model that answers an error (HTTP status or AICN's
+becomes the AICN API's ``data``; a model that answers an error (HTTP status or AICN's
 ``code``) is code 1006. Images the model returns (PNG bytes, or
 OpenAI's ``b64_json``/``url``) are stored under their CID and named in the answer.
 """

@@ -1,4 +1,4 @@
-"""The LocalAI P2P surface (seed 002): ``/api/p2p`` and its token, workers, federation, stats.
+"""The LocalAI P2P surface: ``/api/p2p`` and its token, workers, federation, stats.
 
 - ``router``: the endpoints; ``adapter``: table rows → LocalAI nodes; ``errors``: its error body
 """

@@ -1,1 +1,1 @@
-"""OCF's node API (seed 000): health and the distributed node table."""
+"""OCF's node API: health and the distributed node table."""

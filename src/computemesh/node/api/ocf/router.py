@@ -1,4 +1,4 @@
-"""OCF node-table endpoints (seed 000): /v1/health and /v1/dnt/*."""
+"""OCF node-table endpoints: /v1/health and /v1/dnt/*."""
 
 from typing import Annotated, Any
 

@@ -1,4 +1,4 @@
-"""Errors of the OpenAI surface in the seed's shape ``{"error": {"message", "type", "code"}}``.
+"""Errors of the OpenAI surface in OffGrid's shape ``{"error": {"message", "type", "code"}}``.
 
 Every ``/v1/*`` path that is not OCF's belongs to this surface, as do ``/`` and
 ``/health``: an unknown one, or a wrong method, answers 404/405 in OpenAI's shape
@@ -20,7 +20,7 @@ from computemesh.protocol.openai_errors import (
 
 ROOT_PATHS = frozenset({"/", "/health"})
 OCF_PREFIXES = ("/v1/health", "/v1/dnt", "/v1/p2p", "/v1/_service", "/v1/service")
-API_ERROR = "api_error"  # the seed's type for model_not_found
+API_ERROR = "api_error"  # the OffGrid API's type for model_not_found
 INVALID_REQUEST = "invalid_request_error"
 _CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 

@@ -1,4 +1,4 @@
-"""``/health``, ``/``, ``/v1/models`` and the three inference endpoints of seed 004."""
+"""``/health``, ``/``, ``/v1/models`` and the three inference endpoints of the OffGrid API."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""A provider's error answer, reshaped into the seed's error format.
+"""A provider's error answer, reshaped into the OffGrid API's error format.
 
 llama.cpp says ``{"error": {"code": 400, "message", "type"}}``, vLLM and Ollama have
 shapes of their own; clients of this surface always get ``message``, ``type`` and a
@@ -23,7 +23,7 @@ _OPENAI_MEANING = {"exceed_context_size_error": (INVALID_REQUEST, "context_lengt
 
 
 async def reshaped_error(forwarded: Forwarded) -> JSONResponse:
-    """Read the (small) error body and answer it in the seed's format; closes ``forwarded``."""
+    """Read the (small) error body and answer it in OffGrid's format; closes ``forwarded``."""
     try:
         raw = await _read_bounded(forwarded)
     finally:
