@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from computemesh.cli.observe_options import AccessLogOpt, LogFormatOpt, MetricsOpt
 from computemesh.config import GatewaySettings
 from computemesh.errors import ComputemeshError
 from computemesh.logging import setup_logging
@@ -48,6 +49,9 @@ def start(
         bool | None, typer.Option("--dev", help="allow a missing SECRET_KEY (random per process)")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+    log_format: LogFormatOpt = None,
+    access_log: AccessLogOpt = None,
+    metrics: MetricsOpt = None,
 ) -> None:
     """Start the gateway: migrate SQLite, serve HTTP until SIGINT/SIGTERM, flush usage.
 
@@ -63,8 +67,11 @@ def start(
         redis_url=redis_url,
         dev=dev,
         log_level=log_level,
+        log_format=log_format,
+        access_log=access_log,
+        metrics=metrics,
     )
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     listener = _listen(settings.host, settings.port)
     from computemesh.gateway.startup import preflight
 

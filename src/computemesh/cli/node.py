@@ -20,6 +20,7 @@ from computemesh.cli.engine_options import (
     engine_flags,
 )
 from computemesh.cli.failure import computemesh_error, fail, refuse_settings
+from computemesh.cli.observe_options import AccessLogOpt, LogFormatOpt, MetricsOpt
 from computemesh.config import NodeSettings
 from computemesh.errors import ComputemeshError
 from computemesh.inference import RichProgress
@@ -67,6 +68,9 @@ def start(
     parallel: Parallel = None,
     ctx_size: CtxSize = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+    log_format: LogFormatOpt = None,
+    access_log: AccessLogOpt = None,
+    metrics: MetricsOpt = None,
 ) -> None:
     """Start a node: join the mesh, keep the node table, serve the HTTP API.
 
@@ -92,6 +96,9 @@ def start(
             record_ttl=record_ttl,
             engine=engine_flags(models_dir, default_model, embeddings, threads, parallel, ctx_size),
             log_level=log_level,
+            log_format=log_format,
+            access_log=access_log,
+            metrics=metrics,
         )
     except (ValidationError, ComputemeshError) as error:
         refuse_settings(error)
@@ -100,7 +107,7 @@ def start(
 
 def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     """Run a node in the foreground with model loads shown; errors exit with status 1."""
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
     except (ComputemeshError, BaseExceptionGroup) as error:

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -109,6 +109,15 @@ class GatewaySettings(LayeredSettings):
     )
     chain_name: str = Field(default="ethereum", description="the models' `blockchain` field")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line (with request_id)"
+    )
+    access_log: bool = Field(
+        default=False, description="log one line per HTTP request (route, status, time, request id)"
+    )
+    metrics: bool = Field(
+        default=True, description="count requests and serve Prometheus text at /metrics"
+    )
 
     @field_validator("ocf_head_url", "trusted_proxies", mode="before")
     @classmethod

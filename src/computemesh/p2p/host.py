@@ -111,6 +111,10 @@ class MeshHost:
     def is_member(self, peer: PeerId) -> bool:
         return self._gate.is_member(peer)
 
+    def membership_failures(self) -> int:
+        """Peers that failed the network's membership challenge, since the start."""
+        return self._gate.failed
+
     # -- introspection (AICN's /id, /swarm/peers, /pubsub/peers) --------------
 
     def protocols(self) -> list[str]:

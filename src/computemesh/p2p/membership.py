@@ -43,6 +43,8 @@ class MembershipGate:
         self._secret = secret
         self._members: set[PeerId] = set()
         self._decided: dict[PeerId, trio.Event] = {}
+        self.failed = 0
+        """Challenges a peer failed (or left unanswered), since the start."""
 
     @property
     def private(self) -> bool:
@@ -76,6 +78,7 @@ class MembershipGate:
         if passed:
             self._members.add(peer)
         else:
+            self.failed += 1
             log.warning("peer %s failed the network membership challenge; disconnecting", peer)
             await disconnect(peer)
         self._decision(peer).set()

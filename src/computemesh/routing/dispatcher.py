@@ -17,6 +17,7 @@ from computemesh.registry.providers import ProviderIndex
 from computemesh.routing.candidates import Candidate, Fields, find_candidates
 from computemesh.routing.errors import AllAttemptsFailed, ForwardError, NoProvider, Unreachable
 from computemesh.routing.forwarder import Forwarded, Outbound, Timeouts, forward
+from computemesh.routing.observer import DispatchObserver, DispatchTrace, Unobserved
 from computemesh.routing.stats import ProviderStats
 from computemesh.routing.strategy import Strategy, choose
 
@@ -36,14 +37,29 @@ class Dispatcher:
     max_attempts: int = 3
     stats: ProviderStats = field(default_factory=ProviderStats)
     rng: random.Random = field(default_factory=random.Random)
+    observer: DispatchObserver = field(default_factory=Unobserved)
 
     async def dispatch(
         self, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
         """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
+        trace = DispatchTrace(service, fields, time.monotonic())
+        try:
+            answer = await self._dispatch(trace, request, deadline)
+        except ForwardError:
+            self.observer.finished(trace, None)
+            raise
+        self.observer.finished(trace, answer)
+        return answer
+
+    async def _dispatch(
+        self, trace: DispatchTrace, request: Outbound, deadline: float
+    ) -> Forwarded:
+        service, fields = trace.service, trace.fields
         candidates = find_candidates(
             self.providers.matching(service, fields, time.time()), service, fields
         )
+        trace.candidates = len(candidates)
         if not candidates:
             raise NoProvider(_no_provider_message(service, fields))
         failures: list[str] = []
@@ -51,11 +67,13 @@ class Dispatcher:
         while len(tried) < min(self.max_attempts, len(candidates)):
             choice = self._pick([c for c in candidates if c.peer not in tried])
             tried.add(choice.peer)
+            trace.attempts, trace.provider = len(tried), choice
             try:
                 return await self._attempt(choice, service, request, fields, deadline)
             except Unreachable as error:
                 log.info("provider %s failed, trying another: %s", choice.peer, error)
                 failures.append(f"{choice.peer}: {error}")
+                self.observer.cooled_down(trace, choice)
         raise AllAttemptsFailed(
             f"all {len(failures)} providers tried for {service!r} failed: " + "; ".join(failures)
         )

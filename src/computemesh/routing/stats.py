@@ -60,6 +60,10 @@ class ProviderStats:
     def cooling(self, peer: PeerId, now: float) -> bool:
         return self._cool_until.get(peer, 0.0) > now
 
+    def cooling_count(self, now: float) -> int:
+        """Providers in a cool-down at ``now``."""
+        return sum(1 for until in self._cool_until.values() if until > now)
+
     def forget(self, peer: PeerId) -> None:
         """Drop everything learned about ``peer`` (requests in flight excepted)."""
         self.latency_s.pop(peer, None)

@@ -6,6 +6,7 @@ import httpx
 from pydantic import SecretStr
 
 from computemesh.config import NodeSettings
+from computemesh.node.api.metrics.instruments import NodeMetrics
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.registry.projects import ProjectStore
 from computemesh.registry.service_urls import OwnEndpoints
@@ -40,6 +41,9 @@ class NodeState:
     projects: ProjectStore
     usage: UsageMeter = field(default_factory=UsageMeter)
     """Tokens of the answers the OpenAI surface gave this node's clients."""
+    metrics: NodeMetrics = field(default_factory=NodeMetrics)
+    model_load_seconds: dict[str, float] = field(default_factory=dict)
+    """How long each local model took to load (``node.load_times``)."""
 
     def own_endpoints(self) -> OwnEndpoints:
         """Where this node listens: no service may point there."""
