@@ -21,6 +21,7 @@ _HEADER = HEADER.encode("ascii")
 _PLAIN = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 
 current: ContextVar[str | None] = ContextVar("computemesh_request_id", default=None)
+_made_here: ContextVar[bool] = ContextVar("computemesh_request_id_made_here", default=False)
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -30,6 +31,14 @@ ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def own_id() -> str | None:
+    """The current request's id if this process made it (so no caller chose it), else None.
+
+    What must be unique (a usage record's key) uses this, never a caller's id.
+    """
+    return current.get() if _made_here.get() else None
 
 
 def accepted(value: bytes) -> str | None:
@@ -47,7 +56,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _own_id(scope)
+        request_id, made = _own_id(scope)
         header = (_HEADER, request_id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:
@@ -57,21 +66,23 @@ class RequestIds:
                 message["headers"] = [*kept, header]
             await send(message)
 
-        token = current.set(request_id)
+        token, made_token = current.set(request_id), _made_here.set(made)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             current.reset(token)
+            _made_here.reset(made_token)
 
 
-def _own_id(scope: Message) -> str:
-    """The request's id; when the caller's is missing or unusable, a new one in its headers."""
+def _own_id(scope: Message) -> tuple[str, bool]:
+    """The request's id, and whether it was made here: when the caller's is missing or
+    unusable, a new one, written into the request's headers."""
     headers = scope["headers"]
     for name, value in headers:
         if name == _HEADER:
             found = accepted(value)
             if found is not None:
-                return found
+                return found, False
     made = new_id()
     scope["headers"] = [h for h in headers if h[0] != _HEADER] + [(_HEADER, made.encode())]
-    return made
+    return made, True

@@ -118,6 +118,10 @@ class GatewaySettings(LayeredSettings):
     metrics: bool = Field(
         default=True, description="count requests and serve Prometheus text at /metrics"
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for /metrics from a caller that is not on loopback",
+    )
 
     @field_validator("ocf_head_url", "trusted_proxies", mode="before")
     @classmethod
@@ -192,6 +196,15 @@ class GatewaySettings(LayeredSettings):
     def database_in_data_dir(self) -> bool:
         """True when the database is the default file, whose folder the gateway makes."""
         return self.database_url == f"sqlite+aiosqlite:///{self.data_dir / DATABASE_FILE}"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_placeholder_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and is_placeholder(value.get_secret_value()):
+            raise ValueError(
+                "admin_token is a placeholder; set a real random secret or leave it unset"
+            )
+        return value
 
     @model_validator(mode="after")
     def _real_secret(self) -> "GatewaySettings":

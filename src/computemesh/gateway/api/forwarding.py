@@ -27,6 +27,7 @@ from computemesh.gateway.upstream.client import UpstreamResponse
 NODE_HEADER = "x-computing-node"
 JSON_HEADERS = {"content-type": "application/json"}
 NO_TOKENS = TokenCount(0, 0, reported=False)
+OTHER_MODEL = "other"
 
 
 class Call:
@@ -48,6 +49,13 @@ class Call:
             return
         self._ended = True
         principal = self.principal
+        self.state.metrics.inference(
+            principal.api_key_id if principal else None,
+            self._model_label(status),
+            status,
+            counted.prompt,
+            counted.completion,
+        )
         self.state.recorder.record(
             UsageRecord(
                 id=self.admission.request_id,
@@ -69,8 +77,14 @@ class Call:
                 limiter.add_tokens(self.admission.limits, self.admission.request_id, counted.total)
             )
 
+    def _model_label(self, status: int) -> str:
+        """The model as a label: one a node served, or one of its catalog; else ``other``."""
+        if status < 400 or self.state.catalog.knows(self.model):
+            return self.model
+        return OTHER_MODEL
+
     def headers(self) -> dict[str, str]:
-        headers = {**self.admission.headers, "x-request-id": self.admission.request_id}
+        headers = dict(self.admission.headers)  # X-Request-Id: set for every answer (RequestIds)
         if self.node:
             headers[NODE_HEADER] = self.node
         return headers
@@ -107,6 +121,8 @@ async def _whole(
         raise
     if upstream.status >= 400:
         status = upstream.status if upstream.status < 500 or upstream.status == 504 else 502
+        if upstream.status >= 500:
+            call.state.metrics.error("upstream")
         call.end(status, NO_TOKENS, streamed)
         return detail(status, _upstream_message(content, upstream.status), call.headers())
     call.end(upstream.status, tokens.from_response(content, body), streamed)
@@ -126,6 +142,7 @@ async def _relay(
     except UpstreamError as error:
         # The node broke off mid-stream: the status line has gone, so the stream ends
         # with an error event, as the node's own cut streams do.
+        call.state.metrics.error("upstream")
         yield meter.cut(str(error))
     finally:
         # Also reached when the client disconnects: what was streamed is still metered.

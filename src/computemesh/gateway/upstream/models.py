@@ -53,6 +53,10 @@ class ModelCatalog:
         self._cached = (now, found)
         return found
 
+    def knows(self, model: str) -> bool:
+        """Whether the last model list read (if any) has ``model``; reads nothing."""
+        return self._cached is not None and any(info.id == model for info in self._cached[1])
+
 
 def models_from_table(table: object, blockchain: str, price: str) -> list[ModelInfo]:
     """One entry per model id, described by the first online ``llm`` service offering it,
