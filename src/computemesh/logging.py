@@ -52,7 +52,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
+def setup_logging(level: str = "INFO", log_format: str = "text", access_log: bool = False) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -67,3 +67,5 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
         logging.getLogger(name).setLevel(quiet)
     # libp2p logs through the root logger too; keep our own loggers at the chosen level.
     logging.getLogger("computemesh").setLevel(level.upper())
+    if access_log:  # asked for by name: its lines show whatever the level
+        logging.getLogger("computemesh.access").setLevel(logging.INFO)

@@ -71,7 +71,7 @@ def start(
         access_log=access_log,
         metrics=metrics,
     )
-    setup_logging(settings.log_level, settings.log_format)
+    setup_logging(settings.log_level, settings.log_format, settings.access_log)
     listener = _listen(settings.host, settings.port)
     from computemesh.gateway.startup import preflight
 

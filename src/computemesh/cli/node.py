@@ -107,7 +107,7 @@ def start(
 
 def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     """Run a node in the foreground with model loads shown; errors exit with status 1."""
-    setup_logging(settings.log_level, settings.log_format)
+    setup_logging(settings.log_level, settings.log_format, settings.access_log)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
     except (ComputemeshError, BaseExceptionGroup) as error:

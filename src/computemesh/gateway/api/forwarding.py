@@ -42,6 +42,8 @@ class Call:
         self.model = model
         self.started = time.perf_counter()
         self.node = ""
+        self.model_label = OTHER_MODEL
+        """``model`` if the nodes' catalog lists it: a caller's free text is never a label."""
         self._ended = False
 
     def end(self, status: int, counted: TokenCount, streamed: bool) -> None:
@@ -51,7 +53,7 @@ class Call:
         principal = self.principal
         self.state.metrics.inference(
             principal.api_key_id if principal else None,
-            self._model_label(status),
+            self.model_label,
             status,
             counted.prompt,
             counted.completion,
@@ -77,12 +79,6 @@ class Call:
                 limiter.add_tokens(self.admission.limits, self.admission.request_id, counted.total)
             )
 
-    def _model_label(self, status: int) -> str:
-        """The model as a label: one a node served, or one of its catalog; else ``other``."""
-        if status < 400 or self.state.catalog.knows(self.model):
-            return self.model
-        return OTHER_MODEL
-
     def headers(self) -> dict[str, str]:
         headers = dict(self.admission.headers)  # X-Request-Id: set for every answer (RequestIds)
         if self.node:
@@ -93,6 +89,8 @@ class Call:
 async def forward(call: Call, path: str, body: dict[str, Any], raw: bytes) -> Response:
     """POST ``body`` to a node's ``path``; stream the answer when the client asked for a stream."""
     streaming = bool(body.get("stream"))
+    if call.state.metrics.enabled and await call.state.catalog.knows(call.model):
+        call.model_label = call.model
     send, drop_usage_chunk = _ask_for_usage(body, raw) if streaming else (raw, False)
     try:
         upstream = await call.state.nodes.send("POST", path, send, JSON_HEADERS)

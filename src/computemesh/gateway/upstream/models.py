@@ -43,6 +43,7 @@ class ModelCatalog:
         self._blockchain = blockchain
         self._price = price
         self._cached: tuple[float, list[ModelInfo]] | None = None
+        self._failed_at = -CACHE_S
 
     async def models(self) -> list[ModelInfo]:
         now = time.monotonic()
@@ -53,9 +54,17 @@ class ModelCatalog:
         self._cached = (now, found)
         return found
 
-    def knows(self, model: str) -> bool:
-        """Whether the last model list read (if any) has ``model``; reads nothing."""
-        return self._cached is not None and any(info.id == model for info in self._cached[1])
+    async def knows(self, model: str) -> bool:
+        """Whether ``model`` is in the list (False when the nodes cannot say: asked again
+        only after ``CACHE_S``, so a node without a table costs no request per call)."""
+        if time.monotonic() - self._failed_at < CACHE_S:
+            return False
+        try:
+            found = await self.models()
+        except Exception:
+            self._failed_at = time.monotonic()
+            return False
+        return any(info.id == model for info in found)
 
 
 def models_from_table(table: object, blockchain: str, price: str) -> list[ModelInfo]:
