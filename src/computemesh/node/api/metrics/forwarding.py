@@ -8,7 +8,7 @@ did, after a failure), ``failed`` (none did). Providers: ``local`` (this node),
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Histogram
 
 from computemesh.node.api.metrics.instruments import NodeMetrics
 from computemesh.node.api.metrics.labels import (
@@ -31,7 +31,6 @@ class ForwardMetrics:
         self._metrics = metrics
         self._providers = providers
         self._connections = connections
-        self._counters: dict[tuple[str, str, str, str], Counter] = {}
         self._first_bytes: dict[tuple[str, str], Histogram] = {}
 
     def cooled_down(self, trace: DispatchTrace, provider: Candidate) -> None:
@@ -47,19 +46,12 @@ class ForwardMetrics:
         else:
             outcome = "served" if trace.attempts <= 1 else "retried"
             self._first_byte(service, model).observe(time.monotonic() - trace.started)
-        self._counter(service, model, outcome, provider).inc()
+        self._metrics.forwarded.add((service, model, outcome, provider))
 
     def _kind(self, provider: Candidate) -> str:
         if provider.is_local:
             return "local"
         return "relayed" if self._connections.of(provider.peer) == "relayed" else "remote"
-
-    def _counter(self, *labels: str) -> Counter:
-        key = (labels[0], labels[1], labels[2], labels[3])
-        found = self._counters.get(key)
-        if found is None:
-            found = self._counters[key] = self._metrics.forwarded.labels(*key)
-        return found
 
     def _first_byte(self, service: str, model: str) -> Histogram:
         found = self._first_bytes.get((service, model))

@@ -8,7 +8,9 @@ signature is ever a label value.
 
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from computemesh.node.api.metrics.tally import Level, Tally
 
 OTHER = "other"
 # Seconds: forwarding on loopback takes about a millisecond, a model's answer minutes.
@@ -25,33 +27,26 @@ class NodeMetrics:
         """Reads (of the local engines) to finish before the registry is rendered."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.http_requests = Counter(
+        # Counted on every request: plain integers (tally.py), rendered at scrape.
+        self.http_requests = Tally(
             "computemesh_http_requests",
             "HTTP requests answered, by channel (client or mesh), surface, route template, status",
             ["channel", "surface", "route", "status"],
-            registry=r,
         )
-        self.http_in_flight = Gauge(
+        self.http_in_flight = Level(
             "computemesh_http_requests_in_flight",
             "HTTP requests being answered now",
             ["channel"],
-            registry=r,
         )
-        self.http_duration = Histogram(
-            "computemesh_http_request_duration_seconds",
-            "From a request's arrival to the end of its answer",
-            ["channel", "surface"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.forwarded = Counter(
+        self.forwarded = Tally(
             "computemesh_forwarded_requests",
             "Requests routed to a provider by service and model: served (first provider),"
             " retried (served by another after a failure) or failed; provider local,"
             " remote, relayed (or none when no provider was found)",
             ["service", "model", "outcome", "provider"],
-            registry=r,
         )
+        for hot in (self.http_requests, self.http_in_flight, self.forwarded):
+            r.register(hot)
         self.cooldowns = Counter(
             "computemesh_provider_cooldowns",
             "Providers put in a cool-down after a failed attempt",
