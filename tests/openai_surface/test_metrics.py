@@ -149,6 +149,17 @@ def test_counts_move_by_the_requests_sent_at_the_nodes_that_served_them(mesh3: M
         assert ("computemesh_event_loop_lag_seconds", frozenset()) in found
 
 
+def test_a_request_served_by_the_node_itself_counts_as_local(mesh3: Mesh3) -> None:
+    _, before = scrape(mesh3.provider)
+    question = [{"role": "user", "content": "hi"}]
+    for _ in range(2):
+        client(mesh3.provider).chat.completions.create(model=MODEL, messages=question, max_tokens=2)
+    _, after = scrape(mesh3.provider)
+    local = {"service": "llm", "model": MODEL, "outcome": "served", "provider": "local"}
+    assert moved(before, after, "forwarded_requests_total", **local) == 2
+    assert moved(before, after, "inference_duration_seconds_count", model=MODEL) == 2
+
+
 def test_no_secret_prompt_id_or_free_name_in_any_label(mesh3: Mesh3) -> None:
     marked = {"X-Request-Id": "trace-marker-9f3e"}
     sdk = OpenAI(
