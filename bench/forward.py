@@ -12,7 +12,12 @@ the entry node's CPU per forwarded request, on which the goal of requests/s per 
 is read (the end-to-end rate is the whole chain's, every process on the same cores).
 Rounds alternate the paths so machine noise hits each alike.
 
-    .venv/bin/python bench/forward.py
+Then the cost of metrics (``bench/metrics_cost.py``): two more entry nodes, one with
+``--no-metrics``, forward the same requests in interleaved rounds, and the ratio of
+their CPU per forwarded request (from each process's own counters) is printed.
+
+    .venv/bin/python bench/forward.py                 # everything
+    .venv/bin/python bench/forward.py --only-metrics  # only the metrics on/off rounds
 """
 
 import argparse
@@ -30,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import metrics_cost
 from bench.clients import client_limits
 from bench.machine import python_speed_line
 from bench.pair import start_pair, upstream_and_nodes
@@ -198,16 +204,35 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000, help="requests per concurrency-32 burst")
     parser.add_argument("--chunks", type=int, default=200, help="SSE chunks per stream")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--metrics-rounds", type=int, default=10, help="0: skip metrics on/off")
+    parser.add_argument("--metrics-burst", type=int, default=1000, help="requests per round")
+    parser.add_argument("--only-metrics", action="store_true", help="only metrics on/off")
+    parser.add_argument(
+        "--metrics-together", action="store_true", help="drive the on/off entries at once"
+    )
     args = parser.parse_args()
     with (  # nodes stop before their scratch folder goes
         tempfile.TemporaryDirectory(prefix="computemesh-bench-") as scratch,
         upstream_and_nodes() as (upstream, nodes),
     ):
         a, b = start_pair(Path(scratch), upstream.url, nodes)
-        with console.status("measuring (rounds alternate the paths) ..."):
-            entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
-            results = trio.run(measure, paths(upstream, a, b), args, entry)
-        report(results)
+        if not args.only_metrics:
+            with console.status("measuring (rounds alternate the paths) ..."):
+                entry = psutil.Process(a.process.pid) if a.process else psutil.Process()
+                results = trio.run(measure, paths(upstream, a, b), args, entry)
+            report(results)
+        if args.metrics_rounds > 0:
+            entries = metrics_cost.start_entries(Path(scratch), a.bootstrap_addr(), nodes)
+            with console.status("measuring metrics on and off (interleaved rounds) ..."):
+                trio.run(
+                    metrics_cost.measure,
+                    entries,
+                    BODY,
+                    args.metrics_rounds,
+                    args.metrics_burst,
+                    args.metrics_together,
+                )
+            metrics_cost.report(entries)
         console.print(python_speed_line())
 
 

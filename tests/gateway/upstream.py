@@ -44,6 +44,8 @@ def build(node_id: str) -> Starlette:
     async def chat(request: Request) -> Response:
         body = await request.json()
         stats["inference"] += 1
+        # The id each request came with, in this process's log (tests read it there).
+        print(f"x-request-id={request.headers.get('x-request-id')}", flush=True)
         if error := _special(body, headers):
             return error
         prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
@@ -71,6 +73,8 @@ def build(node_id: str) -> Starlette:
     async def completions(request: Request) -> Response:
         body = await request.json()
         stats["inference"] += 1
+        # The id each request came with, in this process's log (tests read it there).
+        print(f"x-request-id={request.headers.get('x-request-id')}", flush=True)
         if error := _special(body, headers):
             return error
         return JSONResponse(

@@ -1,9 +1,11 @@
 """Private networks: only holders of the join token's secret join or read the table."""
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from computemesh import jointoken
-from computemesh.cli.localmesh import wait_until
+from computemesh.cli.localmesh import LocalNode, wait_until
 from computemesh.errors import MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p.host import MeshHost, open_mesh_host
@@ -29,6 +31,17 @@ def test_node_with_the_wrong_token_cannot_join_or_read(start_node: StartNode) ->
     assert not wait_until(outsider_got_in, 4.0)
     assert outsider.get("/v1/dnt/peers") == {"peers": []}
     assert outsider.peer_id not in {p["ID"] for p in first.get("/v1/dnt/peers")["peers"]}
+    # The refusals are counted where they happen: at the node the outsider dialed.
+    assert failed_challenges(first) >= 1
+    # The member may meet the outsider too (the shared DHT tells it of every peer), so its
+    # own count is not fixed; the entry the outsider dialed has counted it.
+
+
+def failed_challenges(node: LocalNode) -> float:
+    text = httpx.get(f"{node.url}/metrics", timeout=10).text
+    samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+    name = "computemesh_membership_challenges_failed_total"
+    return next(s.value for s in samples if s.name == name)
 
 
 def test_token_carries_the_bootstraps(start_node: StartNode) -> None:

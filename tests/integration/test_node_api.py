@@ -185,3 +185,17 @@ def test_a_service_without_host_is_this_node_as_ocf_treats_it(start_node: StartN
     assert response.status_code == 200, response.text
     [service] = [s for s in response.json()["service"] if s["name"] == "triteia"]
     assert (service["host"], service["port"]) == ("127.0.0.1", "19150")
+
+
+async def test_remote_callers_need_the_admin_token_for_metrics(
+    remote_client: httpx.AsyncClient,
+) -> None:
+    denied = await remote_client.get("/metrics")
+    assert denied.status_code == 403
+    assert "admin token" in denied.json()["error"]
+    wrong = {"authorization": "Bearer not-the-token"}
+    assert (await remote_client.get("/metrics", headers=wrong)).status_code == 403
+    right = {"authorization": "Bearer a-real-admin-token-value"}
+    allowed = await remote_client.get("/metrics", headers=right)
+    assert allowed.status_code == 200
+    assert "computemesh_table_nodes 1.0" in allowed.text

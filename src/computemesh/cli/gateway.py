@@ -37,7 +37,7 @@ def start(config: Path | None, flags: dict[str, Any]) -> None:
     """
     settings = _settings(config, **flags)
     require("gateway", "the gateway")
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, settings.access_log)
     listener = _listen(settings.host, settings.port)
     from computemesh.gateway.startup import preflight
 

@@ -45,7 +45,7 @@ def run(settings: NodeSettings, on_ready: Ready | None = None) -> None:
     """Run a node in the foreground with model loads shown; errors exit with status 1."""
     if settings.engine.wanted:
         require("inference", "serving local models")
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, settings.access_log)
     try:
         anyio.run(run_node, settings, on_ready, RichProgress(), backend="trio")
     except (ComputemeshError, BaseExceptionGroup) as error:

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -121,6 +121,19 @@ class GatewaySettings(LayeredSettings):
     )
     chain_name: str = Field(default="ethereum", description="the models' `blockchain` field")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line (with request_id)"
+    )
+    access_log: bool = Field(
+        default=False, description="log one line per HTTP request (route, status, time, request id)"
+    )
+    metrics: bool = Field(
+        default=True, description="count requests and serve Prometheus text at /metrics"
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for /metrics from a caller that is not on loopback",
+    )
 
     @field_validator("ocf_head_url", "trusted_proxies", mode="before")
     @classmethod
@@ -195,6 +208,15 @@ class GatewaySettings(LayeredSettings):
     def database_in_data_dir(self) -> bool:
         """True when the database is the default file, whose folder the gateway makes."""
         return self.database_url == f"sqlite+aiosqlite:///{self.data_dir / DATABASE_FILE}"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_placeholder_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and is_placeholder(value.get_secret_value()):
+            raise ValueError(
+                "admin_token is a placeholder; set a real random secret or leave it unset"
+            )
+        return value
 
     @model_validator(mode="after")
     def _real_secret(self) -> "GatewaySettings":

@@ -17,6 +17,7 @@ from computemesh.config.layered import LayeredSettings, is_placeholder
 KeyType = Literal["ed25519", "secp256k1"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RoutingStrategy = Literal["random", "least-loaded", "p2c"]
+LogFormat = Literal["text", "json"]
 
 
 class NodeEngineSettings(EngineSettings):
@@ -187,6 +188,16 @@ class NodeSettings(LayeredSettings):
         default_factory=NodeEngineSettings, description="local models (llama.cpp)"
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: LogFormat = Field(
+        default="text", description="text, or json: one JSON object per line (with request_id)"
+    )
+    access_log: bool = Field(
+        default=False, description="log one line per HTTP request (route, status, time, request id)"
+    )
+    # Off only to measure what metrics cost (bench/forward.py): nothing is counted then.
+    metrics: bool = Field(
+        default=True, description="count requests and serve Prometheus text at /metrics"
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -15,7 +15,9 @@ from computemesh.body_limit import BodyLimit
 from computemesh.config import GatewaySettings
 from computemesh.gateway.accounts.login import LoginService
 from computemesh.gateway.api import errors
+from computemesh.gateway.api.metrics import GatewayMetrics, ObservedRequests
 from computemesh.gateway.api.routes import auth, inference, keys, meta, models, usage
+from computemesh.gateway.api.routes import metrics as metrics_route
 from computemesh.gateway.api.state import GatewayState
 from computemesh.gateway.auth.keys import KeyService
 from computemesh.gateway.auth.revocations import Revocations
@@ -30,6 +32,7 @@ from computemesh.gateway.startup import startup_warnings
 from computemesh.gateway.upstream.client import NodeClient
 from computemesh.gateway.upstream.models import ModelCatalog
 from computemesh.json_bodies import JsonBodies
+from computemesh.request_id import RequestIds
 
 log = logging.getLogger(__name__)
 DEFAULT_PRICE = "0.1"  # the OCF proxy API's example; nodes may claim their own with ``price=``
@@ -40,12 +43,14 @@ def _body_too_large(limit: int) -> Exception:
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
+    metrics = GatewayMetrics(settings.metrics)
     app = FastAPI(
         title="computemesh gateway",
         version=__version__,
         description="Wallet login, API keys, usage and rate limits in front of computemesh nodes.",
-        lifespan=lambda app: _lifespan(app, settings),
+        lifespan=lambda app: _lifespan(app, settings, metrics),
     )
+    app.state.metrics = metrics
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, too_large=_body_too_large)
     app.add_middleware(JsonBodies)  # curl -d, requests' data=, Go clients: JSON all the same
     app.add_middleware(
@@ -60,7 +65,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # the rightmost X-Forwarded-For hop that is not a trusted proxy. Nobody else's
         # X-Forwarded-For is read (the server's own proxy handling is off).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    for module in (meta, auth, keys, models, usage, inference):
+    if metrics.enabled or settings.access_log:
+        counted = metrics if metrics.enabled else None
+        app.add_middleware(ObservedRequests, metrics=counted, access_log=settings.access_log)
+    app.add_middleware(RequestIds)  # outermost: every line logged for a request names it
+    for module in (meta, auth, keys, models, usage, inference, metrics_route):
         app.include_router(module.router)
     app.include_router(inference.legacy)
     errors.install(app)
@@ -68,10 +77,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[None]:
+async def _lifespan(
+    app: FastAPI, settings: GatewaySettings, metrics: GatewayMetrics
+) -> AsyncIterator[None]:
     for warning in startup_warnings(settings):
         log.warning("%s", warning)
-    state = await build_state(settings)
+    state = await build_state(settings, metrics)
     app.state.gateway = state
     tasks = [asyncio.create_task(_write_behind(state))]
     if state.revocations is not None:
@@ -87,7 +98,9 @@ async def _lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[No
         await _close(state)
 
 
-async def build_state(settings: GatewaySettings) -> GatewayState:
+async def build_state(
+    settings: GatewaySettings, metrics: GatewayMetrics | None = None
+) -> GatewayState:
     if settings.database_in_data_dir:
         make_private_dir(settings.data_dir)
     db = Database(settings.database_url)
@@ -100,6 +113,9 @@ async def build_state(settings: GatewaySettings) -> GatewayState:
     nodes = NodeClient(settings.ocf_head_url, settings.upstream_timeout, settings.upstream_cooldown)
     revocations = Revocations(settings.redis_url) if settings.redis_url else None
     announce = revocations.announce if revocations else None
+    recorder = UsageRecorder(db)
+    metrics = metrics or GatewayMetrics(settings.metrics)
+    metrics.watch_usage(recorder)
     return GatewayState(
         settings=settings,
         db=db,
@@ -114,7 +130,8 @@ async def build_state(settings: GatewaySettings) -> GatewayState:
         nodes=nodes,
         catalog=ModelCatalog(nodes, settings.chain_name, DEFAULT_PRICE),
         limiter=await _limiter(settings),
-        recorder=UsageRecorder(db),
+        recorder=recorder,
+        metrics=metrics,
         revocations=revocations,
     )
 

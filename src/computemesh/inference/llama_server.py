@@ -50,6 +50,8 @@ def _params(spec: ModelSpec, options: ServerOptions) -> Any:
     # llama.cpp splits n_ctx across the slots; ctx_size is what each request gets.
     params.n_ctx = options.ctx_size * options.parallel
     params.verbosity = _QUIET
+    # Busy slots and token counts, read by the node for its own /metrics.
+    params.endpoint_metrics = True
     if spec.chat_template is not None:
         params.chat_template = spec.chat_template
     if spec.kind is ModelKind.EMBEDDING:

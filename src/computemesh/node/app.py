@@ -31,6 +31,9 @@ from computemesh.node.api.forward.routes import (
 from computemesh.node.api.known_hosts import KnownHosts, known_names
 from computemesh.node.api.localai import errors as localai_errors
 from computemesh.node.api.localai.router import router as localai_router
+from computemesh.node.api.metrics.endpoint import router as metrics_router
+from computemesh.node.api.metrics.http_requests import ObservedRequests
+from computemesh.node.api.metrics.routes import RouteNames
 from computemesh.node.api.ocf.router import operator_router
 from computemesh.node.api.ocf.router import router as ocf_router
 from computemesh.node.api.openai import errors as openai_errors
@@ -38,6 +41,7 @@ from computemesh.node.api.openai import offgrid
 from computemesh.node.api.openai.routes import router as openai_router
 from computemesh.node.api.operator import OperatorRoutes
 from computemesh.node.api.state import NodeState
+from computemesh.request_id import RequestIds
 from computemesh.routing.errors import ForwardError
 from computemesh.routing.paths import UnsafePath
 
@@ -59,13 +63,14 @@ def create_app(state: NodeState) -> ASGIApp:
     for router in aicn.routers:
         app.include_router(router)
     app.include_router(localai_router)
+    app.include_router(metrics_router)
     lane = ForwardingLane(app, state, ENTRY_ROUTES)
     settings = state.settings
     cors = Cors(lane, settings.cors_allow_origins, OperatorRoutes(app).match)
-    return KnownHosts(cors, known_names(settings))
+    return _observed(KnownHosts(cors, known_names(settings)), state, "client")
 
 
-def create_peer_app(state: NodeState) -> ForwardingLane:
+def create_peer_app(state: NodeState) -> ASGIApp:
     """What other nodes reach over ``/libp2p-http``: health, read-only views, local services.
 
     Operator endpoints and the mesh entry points (``/v1/p2p``, ``/v1/service``) are
@@ -76,7 +81,17 @@ def create_peer_app(state: NodeState) -> ForwardingLane:
     app.include_router(service_router)
     for router in aicn.peer_routers:
         app.include_router(router)
-    return ForwardingLane(app, state, PEER_ROUTES)
+    return _observed(ForwardingLane(app, state, PEER_ROUTES), state, "mesh")
+
+
+def _observed(inner: ASGIApp, state: NodeState, channel: str) -> ASGIApp:
+    """Outermost: the request's id (``X-Request-Id``), then its count and access log line."""
+    metrics = state.metrics if state.metrics.enabled else None
+    access_log = state.settings.access_log
+    if metrics is not None or access_log:
+        routes = RouteNames([*entry_router.routes, *service_router.routes])
+        inner = ObservedRequests(inner, routes, metrics, channel=channel, access_log=access_log)
+    return RequestIds(inner)
 
 
 def _base_app(state: NodeState, description: str, *, docs: bool = True) -> FastAPI:

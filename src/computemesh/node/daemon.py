@@ -27,9 +27,12 @@ from computemesh.config import NodeSettings
 from computemesh.errors import ConfigError, DialError
 from computemesh.hardware.summary import summary
 from computemesh.inference import LoadProgress
+from computemesh.node.api.metrics.instruments import NodeMetrics
+from computemesh.node.api.metrics.watch import watch as watch_metrics
 from computemesh.node.api.state import HttpClients, NodeState
 from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.data_dir_lock import hold_data_dir
+from computemesh.node.load_times import LoadTimes
 from computemesh.node.local_engine import LLM_SERVICE, LocalModels, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.p2p import patch_registry
@@ -88,9 +91,10 @@ async def run_node(
         listener = await open_listener(settings.http_host, settings.http_port)
         async with listener:
             lock.describe(_http_url(settings.http_host, bound_port(listener)))
-            async with open_local_models(settings.engine, settings.data_dir, progress) as models:
+            loads = LoadTimes(progress)
+            async with open_local_models(settings.engine, settings.data_dir, loads) as models:
                 services = with_entries(services, LLM_SERVICE, models.entries)
-                await _run_mesh_node(settings, token, services, models, listener, on_ready)
+                await _run_mesh_node(settings, token, services, models, listener, on_ready, loads)
 
 
 def _check_bootstraps(settings: NodeSettings, token: jointoken.JoinToken | None) -> None:
@@ -113,6 +117,7 @@ async def _run_mesh_node(
     models: LocalModels,
     listener: HttpListener,
     on_ready: Ready | None,
+    loads: LoadTimes,
 ) -> None:
     identity = load_or_create(settings.data_dir, settings.key_type)
     async with open_mesh_host(
@@ -143,7 +148,7 @@ async def _run_mesh_node(
             host, identity.sign, own, refresh=settings.refresh_seconds, max_peers=settings.max_peers
         )
         async with open_http_client(host, PeerDirectory(sync)) as (clients, directory):
-            state = build_state(settings, sync, clients, directory, projects, models)
+            state = build_state(settings, sync, clients, directory, projects, models, loads.seconds)
             peer_app: Any = create_peer_app(state)
             # The peers' kept-alive streams: idle ones closed in time, stalled bodies too.
             peers = Drain(body=_body_timeouts(settings))
@@ -198,6 +203,7 @@ def build_state(
     directory: PeerDirectory,
     projects: ProjectStore | None = None,
     models: LocalModels | None = None,
+    model_load_seconds: dict[str, float] | None = None,
 ) -> NodeState:
     timeouts = Timeouts(
         connect=settings.forward_connect_timeout,
@@ -213,7 +219,7 @@ def build_state(
         max_attempts=settings.forward_attempts,
         stats=ProviderStats(),
     )
-    return NodeState(
+    state = NodeState(
         sync=sync,
         online_window=settings.online_window,
         admin_token=settings.admin_token,
@@ -226,7 +232,11 @@ def build_state(
         settings=settings,
         projects=projects or ProjectStore(settings.data_dir),
         local_models=models or LocalModels(settings.engine, settings.data_dir),
+        metrics=NodeMetrics(settings.metrics),
+        model_load_seconds=model_load_seconds if model_load_seconds is not None else {},
     )
+    watch_metrics(state)
+    return state
 
 
 def _bootstrapper(

@@ -18,6 +18,7 @@ async def watch_loop_lag(counts: Counter[str]) -> None:
         started = anyio.current_time()
         await anyio.sleep(TICK_S)
         lag_ms = int((anyio.current_time() - started - TICK_S) * 1000)
+        counts["loop_lag_last_ms"] = lag_ms
         counts["loop_lag_max_ms"] = max(counts["loop_lag_max_ms"], lag_ms)
         if lag_ms >= STALL_MS:
             counts["loop_stalls_over_1s"] += 1

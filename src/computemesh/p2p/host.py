@@ -126,6 +126,10 @@ class MeshHost:
         """When ``peer`` last failed the membership challenge (another network), if it did."""
         return self._gate.refused.get(peer)
 
+    def membership_failures(self) -> int:
+        """Peers that failed the network's membership challenge, since the start."""
+        return self._gate.failed
+
     # -- introspection (AICN's /id, /swarm/peers, /pubsub/peers) --------------
 
     def protocols(self) -> list[str]:

@@ -58,6 +58,8 @@ class MembershipGate:
         self._decided: dict[PeerId, trio.Event] = {}
         self.refused: dict[PeerId, float] = {}
         """Peers that failed the challenge, with the unix time of their last failure."""
+        self.failed = 0
+        """Challenges a peer failed (or left unanswered), since the start."""
 
     @property
     def private(self) -> bool:
@@ -98,6 +100,7 @@ class MembershipGate:
             self._members.add(peer)
             self.refused.pop(peer, None)
         else:
+            self.failed += 1
             if len(self.refused) >= MAX_REFUSED_KEPT:
                 self.refused.clear()
             self.refused[peer] = time.time()

@@ -38,6 +38,10 @@ class ProviderIndex:
         """The records whose ``service`` lists ``entry`` (``model=gpt2``)."""
         return self._rows(self._records((service, entry)), now)
 
+    def offers(self, service: str, entry: str = "") -> bool:
+        """Whether a live record offers ``service`` (with ``entry``, ``model=gpt2``, if given)."""
+        return bool(self._records((service, entry)))
+
     def matching(self, service: str, fields: Mapping[str, str], now: float) -> list[PeerRow]:
         """The records that may serve a request with ``fields``: all that do, maybe more.
 

@@ -127,6 +127,7 @@ class TableSync:
             return
         try:
             await self.host.publish(TOPIC, record.model_dump_json().encode())
+            self.counts["gossip published"] += 1
         except Exception as error:  # no peers yet, or a closing host
             log.debug("publishing own record failed: %s", error)
 

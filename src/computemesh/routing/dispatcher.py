@@ -26,6 +26,7 @@ from computemesh.routing.errors import (
     Unreachable,
 )
 from computemesh.routing.forwarder import Forwarded, Outbound, Timeouts, forward
+from computemesh.routing.observer import DispatchObserver, DispatchTrace, Unobserved
 from computemesh.routing.stats import ProviderStats
 from computemesh.routing.strategy import Strategy, choose
 
@@ -58,11 +59,13 @@ class Dispatcher:
     max_attempts: int = 3
     stats: ProviderStats = field(default_factory=ProviderStats)
     rng: random.Random = field(default_factory=random.Random)
+    observer: DispatchObserver = field(default_factory=Unobserved)
 
     async def dispatch(
         self, service: str, request: Outbound, fields: Fields, deadline: float
     ) -> Forwarded:
         """The first good response; else NoProvider, AllAttemptsFailed or DeadlineExceeded."""
+        trace = DispatchTrace(service, fields, time.monotonic())
 
         async def attempt(choice: Candidate) -> Forwarded:
             url = self._url(choice, service, request, fields)
@@ -73,21 +76,36 @@ class Dispatcher:
             response.headers.append((SERVED_BY, choice.peer))
             return response
 
-        return await self.failover(service, fields, attempt, _until_closed)
+        try:
+            answer = await self.failover(service, fields, attempt, _until_closed, trace)
+        except ForwardError:
+            self.observer.finished(trace, None)
+            raise
+        self.observer.finished(trace, answer)
+        return answer
 
     async def failover(
-        self, service: str, fields: Fields, attempt: Attempt[T], held: Held[T] = _released
+        self,
+        service: str,
+        fields: Fields,
+        attempt: Attempt[T],
+        held: Held[T] = _released,
+        trace: DispatchTrace | None = None,
     ) -> T:
         """What ``attempt`` gives for the first provider it succeeds with.
 
         Providers are chosen by the strategy, those cooling down last. An attempt
         raises ``Unreachable`` (``BadAnswer`` for an answer not to pass on) to have
         another provider tried; any other error ends the request. The provider counts
-        the request in flight until ``held`` releases it.
+        the request in flight until ``held`` releases it; ``trace`` follows the attempts
+        for the observer.
         """
+        if trace is None:
+            trace = DispatchTrace(service, fields, time.monotonic())
         candidates = find_candidates(
             self.providers.matching(service, fields, time.time()), service, fields
         )
+        trace.candidates = len(candidates)
         if not candidates:
             raise NoProvider(_no_provider_message(service, fields))
         failures: list[str] = []
@@ -95,11 +113,13 @@ class Dispatcher:
         while len(tried) < min(self.max_attempts, len(candidates)):
             choice = self._pick([c for c in candidates if c.peer not in tried])
             tried.add(choice.peer)
+            trace.attempts, trace.provider = len(tried), choice
             try:
                 return await self._attempt(choice, attempt, held)
             except Unreachable as error:
                 log.info("provider %s failed, trying another: %s", choice.peer, error)
                 failures.append(f"{choice.peer}: {error}")
+                self.observer.cooled_down(trace, choice)
         raise AllAttemptsFailed(service, failures)
 
     def _pick(self, remaining: list[Candidate]) -> Candidate:

@@ -13,7 +13,7 @@ import httpx
 
 from computemesh.p2phttp.direct import DirectSender
 from computemesh.routing.errors import DeadlineExceeded, Unreachable
-from computemesh.routing.headers import Headers, end_to_end
+from computemesh.routing.headers import Headers, end_to_end, with_request_id
 
 OnClose = Callable[[], None]
 
@@ -92,7 +92,8 @@ async def forward(
     timeout = httpx.Timeout(
         connect=timeouts.connect, read=timeouts.first_byte, write=timeouts.connect, pool=remaining
     )
-    outbound = http.build(request.method, url, request.headers, request.body, timeout, deadline)
+    headers = with_request_id(request.headers)
+    outbound = http.build(request.method, url, headers, request.body, timeout, deadline)
     try:
         response = await http.send(outbound)
     except httpx.HTTPError as error:

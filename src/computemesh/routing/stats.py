@@ -80,6 +80,10 @@ class ProviderStats:
         why = self._failed_why.get(peer, "")
         return Cooldown(self._cool_until[peer], self._failures[peer], why)
 
+    def cooling_count(self, now: float) -> int:
+        """Providers in a cool-down at ``now``."""
+        return sum(1 for until in self._cool_until.values() if until > now)
+
     def forget(self, peer: PeerId) -> None:
         """Drop everything learned about ``peer`` (requests in flight excepted)."""
         self.latency_s.pop(peer, None)

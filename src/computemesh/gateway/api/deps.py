@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from computemesh import request_id as request_ids
 from computemesh.gateway.api.state import GatewayState
 from computemesh.gateway.auth import api_keys
 from computemesh.gateway.auth.principal import Principal
@@ -104,7 +105,9 @@ async def admit_login_message(state: GatewayState, request: Request, address: st
 
 async def _acquire(state: GatewayState, limits: list[Limit], refusal: str) -> Admission:
     limits = [limit for limit in limits if limit.active]
-    request_id = str(uuid.uuid4())
+    # The id the request is known by at every hop, unless a caller chose it: it keys the
+    # usage record, which a caller must not be able to collide with another's.
+    request_id = request_ids.own_id() or uuid.uuid4().hex
     if not limits:
         return Admission(request_id, [], {})
     decision = await state.limiter.acquire(limits, request_id)

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from computemesh.gateway.api.metrics import GatewayMetrics, route_of
 from computemesh.gateway.errors import (
     GatewayError,
     NotFound,
@@ -46,6 +47,9 @@ async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, GatewayError)
     status = next((code for kind, code in STATUS if isinstance(error, kind)), 500)
     headers: dict[str, str] = {}
+    metrics: GatewayMetrics | None = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        _count(metrics, error, request)
     if isinstance(error, RateLimited):
         headers = error.headers
     elif isinstance(error, Unauthorized):
@@ -53,6 +57,15 @@ async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
     if status == 500:
         log.error("%s on %s %s: %s", type(error).__name__, request.method, request.url.path, error)
     return detail(status, str(error), headers)
+
+
+def _count(metrics: GatewayMetrics, error: GatewayError, request: Request) -> None:
+    if isinstance(error, RateLimited):
+        metrics.refused(route_of(request.scope))
+    elif isinstance(error, StorageError):
+        metrics.error("database")
+    elif isinstance(error, UpstreamError):
+        metrics.error("upstream")
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

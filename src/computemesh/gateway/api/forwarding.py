@@ -27,6 +27,7 @@ from computemesh.gateway.upstream.client import UpstreamResponse
 NODE_HEADER = "x-computing-node"
 JSON_HEADERS = {"content-type": "application/json"}
 NO_TOKENS = TokenCount(0, 0, reported=False)
+OTHER_MODEL = "other"
 
 
 class Call:
@@ -41,6 +42,8 @@ class Call:
         self.model = model
         self.started = time.perf_counter()
         self.node = ""
+        self.model_label = OTHER_MODEL
+        """``model`` if the nodes' catalog lists it: a caller's free text is never a label."""
         self._ended = False
 
     def end(self, status: int, counted: TokenCount, streamed: bool) -> None:
@@ -48,6 +51,13 @@ class Call:
             return
         self._ended = True
         principal = self.principal
+        self.state.metrics.inference(
+            principal.api_key_id if principal else None,
+            self.model_label,
+            status,
+            counted.prompt,
+            counted.completion,
+        )
         self.state.recorder.record(
             UsageRecord(
                 id=self.admission.request_id,
@@ -70,7 +80,7 @@ class Call:
             )
 
     def headers(self) -> dict[str, str]:
-        headers = {**self.admission.headers, "x-request-id": self.admission.request_id}
+        headers = dict(self.admission.headers)  # X-Request-Id: set for every answer (RequestIds)
         if self.node:
             headers[NODE_HEADER] = self.node
         return headers
@@ -79,6 +89,8 @@ class Call:
 async def forward(call: Call, path: str, body: dict[str, Any], raw: bytes) -> Response:
     """POST ``body`` to a node's ``path``; stream the answer when the client asked for a stream."""
     streaming = bool(body.get("stream"))
+    if call.state.metrics.enabled and await call.state.catalog.knows(call.model):
+        call.model_label = call.model
     send, drop_usage_chunk = _ask_for_usage(body, raw) if streaming else (raw, False)
     try:
         upstream = await call.state.nodes.send("POST", path, send, JSON_HEADERS)
@@ -107,6 +119,8 @@ async def _whole(
         raise
     if upstream.status >= 400:
         status = upstream.status if upstream.status < 500 or upstream.status == 504 else 502
+        if upstream.status >= 500:
+            call.state.metrics.error("upstream")
         call.end(status, NO_TOKENS, streamed)
         return detail(status, _upstream_message(content, upstream.status), call.headers())
     call.end(upstream.status, tokens.from_response(content, body), streamed)
@@ -126,6 +140,7 @@ async def _relay(
     except UpstreamError as error:
         # The node broke off mid-stream: the status line has gone, so the stream ends
         # with an error event, as the node's own cut streams do.
+        call.state.metrics.error("upstream")
         yield meter.cut(str(error))
     finally:
         # Also reached when the client disconnects: what was streamed is still metered.

@@ -7,6 +7,7 @@ from typing import Any
 
 from computemesh.config import GatewaySettings
 from computemesh.gateway.accounts.login import LoginService
+from computemesh.gateway.api.metrics import GatewayMetrics
 from computemesh.gateway.auth.keys import KeyService
 from computemesh.gateway.auth.revocations import Revocations
 from computemesh.gateway.auth.tokens import TokenIssuer
@@ -28,6 +29,7 @@ class GatewayState:
     catalog: ModelCatalog
     limiter: RateLimiter
     recorder: UsageRecorder
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     revocations: Revocations | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

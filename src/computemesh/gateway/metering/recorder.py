@@ -15,6 +15,7 @@ refused on its own is set aside in the dead-letter table, logged and counted.
 
 import asyncio
 import logging
+from datetime import datetime
 
 from computemesh.gateway.db import Database, UsageRecord, dead_letter_text
 from computemesh.gateway.errors import RecordRejected, StorageError
@@ -29,6 +30,8 @@ class UsageRecorder:
         self._pending: list[UsageRecord] = []
         self._lock = asyncio.Lock()
         self._set_aside = 0
+        self.write_failures = 0
+        """Writes the database failed since start (their records were kept)."""
 
     def record(self, record: UsageRecord) -> None:
         self._pending.append(record)
@@ -36,6 +39,11 @@ class UsageRecorder:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest record still waiting was made (records queue in order)."""
+        return self._pending[0].created_at if self._pending else None
 
     @property
     def set_aside(self) -> int:
@@ -57,6 +65,7 @@ class UsageRecorder:
                 except RecordRejected:
                     done, stored = await self._one_by_one(batch)
                 except Exception as error:
+                    self.write_failures += 1
                     log.warning("usage write failed (%s); %d records kept", error, self.pending)
                     break
                 # Records that arrived during the write were appended behind the batch.
@@ -80,6 +89,7 @@ class UsageRecorder:
                 if not await self._keep_aside(record, str(refused)):
                     return done, stored
             except Exception as error:
+                self.write_failures += 1
                 log.warning("usage write failed (%s); %d records kept", error, self.pending - done)
                 return done, stored
         return len(batch), stored

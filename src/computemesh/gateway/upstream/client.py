@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from computemesh import request_id as request_ids
 from computemesh.gateway.errors import UpstreamError, UpstreamTimeout
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ class NodeClient:
     async def send(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] = {}
     ) -> UpstreamResponse:
+        """``headers`` plus the request's id, so the node's log lines name it too."""
+        if (request_id := request_ids.current.get()) is not None:
+            headers = {**headers, request_ids.HEADER: request_id}
         for url in self._in_turn():
             try:
                 response = await self._http().request(

@@ -46,6 +46,7 @@ class ModelCatalog:
         self._blockchain = blockchain
         self._price = price
         self._cached: tuple[float, list[ModelInfo]] | None = None
+        self._failed_at = -CACHE_S
 
     async def models(self) -> list[ModelInfo]:
         now = time.monotonic()
@@ -55,6 +56,18 @@ class ModelCatalog:
         found = models_from_table(table, self._blockchain, self._price)
         self._cached = (now, found)
         return found
+
+    async def knows(self, model: str) -> bool:
+        """Whether ``model`` is in the list (False when the nodes cannot say: asked again
+        only after ``CACHE_S``, so a node without a table costs no request per call)."""
+        if time.monotonic() - self._failed_at < CACHE_S:
+            return False
+        try:
+            found = await self.models()
+        except Exception:
+            self._failed_at = time.monotonic()
+            return False
+        return any(info.id == model for info in found)
 
 
 def models_from_table(table: object, blockchain: str, price: str) -> list[ModelInfo]:

@@ -6,6 +6,7 @@ through it into the registry's and the router's own objects.
 """
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 
 from computemesh.config import NodeSettings
 from computemesh.ids import PeerId
+from computemesh.node.api.metrics.instruments import NodeMetrics
 from computemesh.node.local_engine import LocalModels
 from computemesh.p2p.host import MeshHost
 from computemesh.p2phttp.direct import DirectSender
@@ -60,6 +62,9 @@ class NodeState:
     usage: UsageMeter = field(default_factory=UsageMeter)
     """Tokens of the answers the OpenAI surface gave this node's clients."""
     started_at: float = field(default_factory=time.time)
+    metrics: NodeMetrics = field(default_factory=NodeMetrics)
+    model_load_seconds: dict[str, float] = field(default_factory=dict)
+    """How long each local model took to load (``node.load_times``)."""
 
     def own_endpoints(self) -> OwnEndpoints:
         """Where this node listens: no service may point there."""
@@ -94,9 +99,10 @@ class NodeState:
         """What this node saw of ``peer``: connections, last seen, latency."""
         return self.sync.observations.get(peer)
 
-    def table_counts(self) -> dict[str, int]:
-        """How the table's gossip went (records accepted, refused, …), by outcome."""
-        return dict(self.sync.counts)
+    def table_counts(self) -> Counter[str]:
+        """How the table's gossip went (records accepted, refused, …), by outcome; a copy,
+        in which a count never made reads 0."""
+        return Counter(self.sync.counts)
 
     def can_add_models(self, service: str) -> bool:
         """Whether this node's ``service`` can name more models (``takes_entries``)."""

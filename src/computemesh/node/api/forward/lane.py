@@ -46,6 +46,7 @@ class ForwardingLane:
             await self.app(scope, receive, send)
             return
         handler, name = found
+        scope["endpoint"] = handler  # as Starlette's router would: names the route for metrics
         request = Request(scope, receive)
         response = await _answer(handler, name, request, self._state)
         await response(scope, receive, send)

@@ -14,6 +14,7 @@ or ``"id":"chatcmpl-`` can only be a key and its value, never a model's text.
 
 import json
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +26,8 @@ _EVENT_ENDS = (b"\n\n", b"\r\n\r\n")
 _CHAT_ID = re.compile(rb'("id"\s*:\s*")chatcmpl-')
 _EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 _USAGE_KEY = re.compile(rb'"usage"\s*:\s*')
+# Generated text in an event: a chat delta's or a completion's non-empty string.
+_GENERATED = re.compile(rb'"(?:content|text)"\s*:\s*"[^"]')
 _DECODER = json.JSONDecoder()
 # Where a JSON answer's usage is looked for: its end (llama.cpp and vLLM put it there).
 TAIL_BYTES = 16 * 1024
@@ -46,6 +49,8 @@ class AnswerEdit(ABC):
     """Edits one answer chunk by chunk; ``usage`` is the last one seen."""
 
     usage: dict[str, Any] | None = None
+    first_token_at: float | None = None
+    """``time.monotonic()`` when the first event carrying generated text passed (streams)."""
 
     @abstractmethod
     def feed(self, chunk: bytes) -> bytes:
@@ -77,6 +82,8 @@ class EventEdit(AnswerEdit):
         return self._edit(rest) if rest else b""
 
     def _edit(self, event: bytes) -> bytes:
+        if self.first_token_at is None and _GENERATED.search(event):
+            self.first_token_at = time.monotonic()
         if b'"usage"' in event and (usage := read_usage(event)) is not None:
             self.usage = usage
             if self._drop_usage_chunk and _EMPTY_CHOICES.search(event):

@@ -8,6 +8,7 @@ the answer's events are relayed as they come, never re-encoded.
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -15,7 +16,8 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from computemesh.node.api.forward.responses import ForwardedResponse
-from computemesh.node.api.openai.answers import EditedResponse, answer_edit
+from computemesh.node.api.metrics.answers import answered
+from computemesh.node.api.openai.answers import AnswerEdit, EditedResponse, answer_edit
 from computemesh.node.api.openai.errors import model_not_found, wrong_kind
 from computemesh.node.api.openai.upstream_errors import reshaped_error
 from computemesh.node.api.state import NodeState
@@ -38,6 +40,7 @@ async def relay(
     ``kind`` is what the endpoint asks of the model (``chat`` or ``embedding``);
     ``completion_ids`` gives answer ids OpenAI's ``cmpl-`` prefix of text completions.
     """
+    started = time.monotonic()
     raw = await request.body()
     parsed = parse_request(schema, raw)
     model = str(getattr(parsed, MODEL_KEY))
@@ -65,8 +68,14 @@ async def relay(
     if forwarded.status >= 400:
         return await reshaped_error(forwarded)
     edit = answer_edit(forwarded, completion_ids=completion_ids, asked_for_usage=asked_for_usage)
-    forwarded.on_close(lambda: state.usage.record(model, edit.usage if edit else None))
+    forwarded.on_close(partial(_ended, state, model, started, edit))
     return ForwardedResponse(forwarded) if edit is None else EditedResponse(forwarded, edit)
+
+
+def _ended(state: NodeState, model: str, started: float, edit: AnswerEdit | None) -> None:
+    usage = edit.usage if edit else None
+    state.usage.record(model, usage)
+    answered(state.metrics, model, started, edit.first_token_at if edit else None, usage)
 
 
 def _asks_for_usage(parsed: BaseModel) -> bool:
