@@ -287,8 +287,6 @@ class TableSync:
         self.observations.retain(known)
         self._backoff = {p: b for p, b in self._backoff.items() if p in live}
         self._unconnected_since = {p: t for p, t in self._unconnected_since.items() if p in live}
-        for name, count in self.host.dial_counts().items():
-            self.counts[f"dial {name}"] = count
 
     async def _connect_loop(self) -> None:
         """Dial live members we are not connected to, backing off on failure."""

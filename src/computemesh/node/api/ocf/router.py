@@ -78,6 +78,7 @@ async def stats(state: State) -> dict[str, Any]:
         "table_entries": len(rows),
         "online_nodes": sum(row.online for row in rows),
         **{key.replace(" ", "_"): count for key, count in sorted(state.table_counts().items())},
+        **{f"dial_{name}": count for name, count in state.host.dial_counts().items()},
         "rejected_records": state.rejected_records(),
         "libp2p_patches": state.host.patches(),
     }
