@@ -32,6 +32,7 @@ from computemesh.node.app import create_app, create_peer_app
 from computemesh.node.data_dir_lock import hold_data_dir
 from computemesh.node.local_engine import LLM_SERVICE, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
+from computemesh.p2p.circuit import CircuitLimits, RelayLimits
 from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
 from computemesh.p2p.identity import load_or_create
 from computemesh.p2p.listen_ports import check_free as check_listen_ports
@@ -118,6 +119,7 @@ async def _run_mesh_node(
         forget_after=settings.peer_forget_after,
         dial_rate=settings.dial_rate,
         dial_burst=settings.dial_burst,
+        relay_limits=_relay_limits(settings),
     ) as host:
         endpoints = _own_endpoints(settings, host)
         _refuse_self_pointing(services, endpoints)
@@ -143,6 +145,20 @@ async def _run_mesh_node(
             host.set_handler(HTTP_PROTOCOL, lambda stream: serve_stream(stream, peer_app, peers))
             bootstrapper = _bootstrapper(settings, host, token)
             await _serve(settings, host, sync, state, bootstrapper, peers, listener, on_ready)
+
+
+def _relay_limits(settings: NodeSettings) -> RelayLimits | None:
+    if not settings.relay_service:
+        return None
+    return RelayLimits(
+        member=CircuitLimits(settings.relay_member_circuit_s, settings.relay_member_circuit_bytes),
+        stranger=CircuitLimits(
+            settings.relay_stranger_circuit_s, settings.relay_stranger_circuit_bytes
+        ),
+        max_reservations=settings.relay_max_reservations,
+        circuits_per_peer=settings.relay_circuits_per_peer,
+        reservation_ttl_s=settings.relay_reservation_ttl,
+    )
 
 
 def _own_endpoints(settings: NodeSettings, host: MeshHost) -> OwnEndpoints:

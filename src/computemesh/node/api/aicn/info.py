@@ -111,7 +111,8 @@ async def _own_host_info(state: NodeState) -> HostInfo:
 @router.post("/swarm/peers", response_model=list[SwarmPeer])
 @router.get("/swarm/peers", response_model=list[SwarmPeer])
 async def swarm_peers(state: State) -> list[SwarmPeer]:
-    """Open connections (bare list, as in the seed; GET since AICN v0.1.8)."""
+    """Open connections (bare list, as in the seed; GET since AICN v0.1.8); a relayed
+    one's ``addr`` is its circuit, as go-libp2p shows it, and ``connection`` says which."""
     observations = state.sync.observations
     return [
         SwarmPeer(
@@ -120,8 +121,9 @@ async def swarm_peers(state: State) -> list[SwarmPeer]:
             addr=addr,
             latency=_go_duration(observations.get(peer).latency_ms),
             direction=direction,
+            connection="relayed" if relayed else "direct",
         )
-        for index, (peer, addr, direction) in enumerate(state.sync.host.connections(), 1)
+        for index, (peer, addr, direction, relayed) in enumerate(state.sync.host.connections(), 1)
     ]
 
 
