@@ -72,7 +72,9 @@ class NsNode:
 
     def client(self, timeout: float = 30.0) -> httpx.Client:
         return httpx.Client(
-            transport=httpx.HTTPTransport(uds=self.socket), base_url="http://node", timeout=timeout
+            transport=httpx.HTTPTransport(uds=self.socket),
+            base_url="http://localhost",
+            timeout=timeout,
         )
 
     def get(self, path: str, **params: Any) -> Any:

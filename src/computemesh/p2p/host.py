@@ -149,10 +149,19 @@ class MeshHost:
         return [PeerId(p.to_base58()) for p in self._host.get_peerstore().peer_ids() if p != own]
 
     def peer_addrs(self, peer: PeerId) -> list[str]:
+        """Where ``peer`` is known to be: its addresses, and the circuit of each relayed
+        connection to it (``/p2p/<relay>/p2p-circuit``, as go-libp2p lists them)."""
+        peer_id = ID.from_base58(peer)
         try:
-            return [str(a) for a in self._host.get_peerstore().addrs(ID.from_base58(peer))]
+            known = [str(a) for a in self._host.get_peerstore().addrs(peer_id)]
         except Exception:
-            return []
+            known = []
+        for conn in self._host.get_network().get_connections(peer_id):
+            if not is_direct(conn):
+                for addr in conn.get_transport_addresses():
+                    relayed = str(addr).rsplit("/p2p/", 1)[0]
+                    known += [relayed] if relayed not in known else []
+        return known
 
     def is_member(self, peer: PeerId) -> bool:
         return self._gate.is_member(peer)

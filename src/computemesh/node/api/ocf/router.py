@@ -52,6 +52,7 @@ async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
             {
                 "id": peer,
                 "connectedness": "Connected" if host.is_connected(peer) else "NotConnected",
+                "connection": host.connection_kind(peer),  # "direct", "relayed" or None
                 "online": bool(row and row.online),
                 "last_seen": int(seen.last_seen),
                 "disconnected_at": seen.disconnected_at,
@@ -67,9 +68,14 @@ async def bootstraps(state: State) -> dict[str, list[str]]:
 
 
 @router.get("/dnt/stats")
-async def stats(state: State) -> dict[str, int]:
+async def stats(state: State) -> dict[str, int | str]:
     rows = view.rows(state.sync, time.time(), state.online_window)
+    host = state.sync.host
     return {
+        "reachability": host.reachability(),  # public, private (behind NAT) or unknown
+        "relay_reservations_held": len(host.autorelay.relays()),
+        "relay_reservations_served": host.relay.reservations() if host.relay else 0,
+        "relay_circuits_open": host.relay.open_circuits() if host.relay else 0,
         "connected_peers": len(state.sync.host.connected_peers()),
         "total_peers_known": len(state.sync.host.known_peers()),
         # pubsub's own view: streams our publishes go out on, and peers whose table
