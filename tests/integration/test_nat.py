@@ -140,3 +140,31 @@ def test_a_provider_behind_nat_answers_a_client_behind_another_nat(
         p for p in m.client.get("/v1/dnt/peers_status")["peers"] if p["id"] == m.provider.peer_id
     ]
     assert status["connection"] == "relayed"
+
+
+def relay_in_use(m: Mesh) -> NsNode:
+    """The relay the client's connection to the provider goes through."""
+    peers = m.client.get("/v1/dnt/peers")["peers"]
+    (addrs,) = [p["Addrs"] for p in peers if p["ID"] == m.provider.peer_id]
+    used = [r for r in m.relays if any(f"/p2p/{r.peer_id}/p2p-circuit" in a for a in addrs)]
+    assert len(used) == 1, addrs
+    return used[0]
+
+
+def test_the_provider_is_reachable_again_soon_after_its_relay_dies(
+    mesh: Callable[..., Mesh],
+) -> None:
+    m = mesh(relays=2)
+    held = lambda: m.provider.get("/v1/dnt/stats")["relay_reservations_held"] == 2  # noqa: E731
+    assert wait_for(held, USABLE_S), m.provider.log_tail()
+    assert wait_for(lambda: answers(m.client), USABLE_S), m.client.log_tail()
+    assert connection(m.client, m.provider) == "relayed"
+
+    dying = relay_in_use(m)
+    dying.kill()
+    killed_at = time.monotonic()
+    assert wait_for(lambda: answers(m.client), 10.0), m.client.log_tail()
+    back_after = time.monotonic() - killed_at
+    assert back_after <= 10.0
+    (survivor,) = [r for r in m.relays if r is not dying]
+    assert relay_in_use(m) is survivor
