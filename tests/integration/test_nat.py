@@ -5,6 +5,7 @@ unsolicited inbound traffic, so P and C can reach each other only through a rela
 (or a punched hole). Everything runs inside namespaces the test makes and removes.
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def mesh(tmp_path: Path) -> Iterator[Callable[..., Mesh]]:
     upstreams: list[Any] = []
     with nat_topology() as net:
 
-        def build(relays: int = 1, *args: str) -> Mesh:
+        def build(relays: int = 1, *args: str, upstream: tuple[str, ...] = ()) -> Mesh:
             started = []
             for n in range(relays):
                 relay = NsNode(net.public, tmp_path / f"relay{n}", listen_port=4001 + n)
@@ -73,7 +74,9 @@ def mesh(tmp_path: Path) -> Iterator[Callable[..., Mesh]]:
                 started.append(relay.start("--public-addr", PUBLIC_IP, *args).wait_healthy())
             boot = [a for r in started for a in ("--bootstrap", r.addr(PUBLIC_IP))]
             upstreams.append(
-                start_upstream(net.homes[0], UPSTREAM_PORT, "--name", "P", "--model", MODEL)
+                start_upstream(
+                    net.homes[0], UPSTREAM_PORT, "--name", "P", "--model", MODEL, *upstream
+                )
             )
             provider = NsNode(net.homes[0], tmp_path / "provider")
             nodes.append(provider)
@@ -168,3 +171,55 @@ def test_the_provider_is_reachable_again_soon_after_its_relay_dies(
     assert back_after <= 10.0
     (survivor,) = [r for r in m.relays if r is not dying]
     assert relay_in_use(m) is survivor
+
+
+LONG_STREAM_CHUNKS, CHUNK_DELAY_S = 1800, 0.05  # 90 s, as a long answer of an engine
+
+
+def block_direct(net: NatTopology, blocked: bool) -> None:
+    """Drop (or again pass) what one home sends to the other's router: only the relay
+    connects them while this holds, so a stream can begin relayed."""
+    action = "-I" if blocked else "-D"
+    for router, other in ((net.routers[0], net.router_ips[1]), (net.routers[1], net.router_ips[0])):
+        router.run("iptables", action, "FORWARD", "-o", "wan", "-d", other, "-j", "DROP")
+
+
+def long_stream(node: NsNode, chunks: list[float], started: threading.Event) -> None:
+    with sdk(node).chat.completions.create(**chat(stream=True, max_tokens=LONG_STREAM_CHUNKS)) as s:
+        for chunk in s:
+            if chunk.choices and chunk.choices[0].delta.content:
+                chunks.append(time.monotonic())
+                started.set()
+
+
+def test_a_relayed_connection_becomes_direct_and_a_stream_survives_the_upgrade(
+    mesh: Callable[..., Mesh],
+) -> None:
+    m = mesh(upstream=("--chunk-delay", str(CHUNK_DELAY_S)))
+    block_direct(m.net, True)
+    assert wait_for(lambda: answers(m.client), USABLE_S), m.client.log_tail()
+    assert connection(m.client, m.provider) == "relayed"
+
+    chunks: list[float] = []
+    started = threading.Event()
+    streaming = threading.Thread(target=long_stream, args=(m.client, chunks, started))
+    streaming.start()
+    try:
+        assert started.wait(USABLE_S)
+        assert connection(m.client, m.provider) == "relayed"  # the stream began relayed
+        block_direct(m.net, False)
+        assert wait_for(lambda: connection(m.client, m.provider) == "direct", 60.0), (
+            m.client.log_tail()
+        )
+        upgraded_at = time.monotonic()
+        for _ in range(5):  # requests keep flowing across the upgrade
+            assert answers(m.client)
+    finally:
+        streaming.join(LONG_STREAM_CHUNKS * CHUNK_DELAY_S + 60)
+    assert len(chunks) == LONG_STREAM_CHUNKS  # not one lost, none cut
+    assert chunks[0] < upgraded_at < chunks[-1]
+    assert chunks[-1] - chunks[0] > 60.0
+    # Once the stream is done, the relayed connection is closed: the relay is free.
+    circuits = lambda: m.relays[0].get("/v1/dnt/stats")["relay_circuits_open"] == 0  # noqa: E731
+    assert wait_for(circuits, 15.0)
+    assert connection(m.client, m.provider) == "direct"

@@ -87,6 +87,16 @@ async def test_hole_punching_dials_refuse_an_implausible_address() -> None:
         assert recorder.dialed == []
 
 
+async def test_dcutr_responder_dials_refuse_an_implausible_address() -> None:
+    """``dial_addr_as_responder`` (DCUtR's initiator side) skips ``_dial_with_retry``:
+    a peer's hole-punch message naming 0.0.0.0 or our loopback would be dialed."""
+    async with recorded() as (node, recorder):
+        for claimed in (f"/ip4/{ELSEWHERE}/tcp/4001", "/ip4/0.0.0.0/tcp/4001"):
+            with pytest.raises(Exception, match="not a plausible address"):
+                await network(node).dial_addr_as_responder(Multiaddr(claimed), some_peer())
+        assert recorder.dialed == []
+
+
 async def test_a_record_claiming_a_private_address_first_is_dialed_where_plausible() -> None:
     async with recorded() as (node, recorder), mesh_host() as peer:
         claimed = [f"/ip4/{ELSEWHERE}/tcp/4001", *peer.listen_addrs()]

@@ -148,3 +148,9 @@ def _home_router(
         "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT",
     )  # fmt: skip
     router.run("iptables", "-A", "FORWARD", "-i", "wan", "-j", "DROP")
+    # Nor does the router itself answer what nobody inside asked for (no RST either).
+    router.run(
+        "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack",
+        "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT",
+    )  # fmt: skip
+    router.run("iptables", "-A", "INPUT", "-i", "wan", "-j", "DROP")

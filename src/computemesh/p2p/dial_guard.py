@@ -11,7 +11,9 @@ as fast as they ask. Here, on the swarm:
   it tries per transport, drops the implausible ones (if the gate let a bogus first
   address through, the swarm would try only that one);
 - ``_dial_with_retry``, the step every dial path shares, refuses an implausible
-  address outright, so no path reaches the transport with one;
+  address outright, so no path reaches the transport with one; so does
+  ``dial_addr_as_responder``, DCUtR's hole-punch dial, which does not share it (a
+  peer's hole-punch message could otherwise name 0.0.0.0 or a port on our loopback);
 - ``_dial_addr_single_attempt``, each try including retries, waits for the pacer.
 """
 
@@ -33,7 +35,7 @@ from computemesh.p2p.dial_pacing import DialPacer
 log = logging.getLogger(__name__)
 
 Plausible = Callable[[ID, Multiaddr], bool]
-PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt")
+PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt", "dial_addr_as_responder")
 
 # The peer whose addresses the connection gate is filtering (inside dial_peer).
 _dialing: ContextVar[ID | None] = ContextVar("computemesh_dialing", default=None)
@@ -60,6 +62,7 @@ class DialGuard:
         dial_peer = network.dial_peer
         dial_with_retry = network._dial_with_retry
         single_attempt = network._dial_addr_single_attempt
+        as_responder = network.dial_addr_as_responder
         gate = network.connection_gate
         gate_allows = gate.is_allowed
 
@@ -81,6 +84,15 @@ class DialGuard:
                 raise SwarmException(f"{addr} is not a plausible address of {peer_id}")
             return await dial_with_retry(addr, peer_id, *args, **kwargs)
 
+        async def responder_plausible(
+            addr: Multiaddr, peer_id: ID, *args: Any, **kwargs: Any
+        ) -> Any:
+            if not self.allows(peer_id, addr):
+                raise SwarmException(f"{addr} is not a plausible address of {peer_id}")
+            await self.pacer.slot()
+            self.counts["attempts"] += 1
+            return await as_responder(addr, peer_id, *args, **kwargs)
+
         async def paced_attempt(addr: Multiaddr, peer_id: ID, *args: Any, **kwargs: Any) -> Any:
             await self.pacer.slot()
             self.counts["attempts"] += 1
@@ -89,6 +101,7 @@ class DialGuard:
         network.dial_peer = dial_peer_in_context
         network._dial_with_retry = dial_plausible
         network._dial_addr_single_attempt = paced_attempt
+        network.dial_addr_as_responder = responder_plausible
         gate.is_allowed = gate_allows_for_peer
 
 
@@ -99,6 +112,7 @@ def check_targets(network: Any) -> None:
     if not all(inspect.iscoroutinefunction(target) for target in targets):
         raise MeshError(
             "py-libp2p's Swarm changed (dial_peer, _dial_with_retry, "
-            "_dial_addr_single_attempt, connection_gate.is_allowed): the dial guard "
+            "_dial_addr_single_attempt, dial_addr_as_responder, connection_gate.is_allowed):"
+            " the dial guard "
             "was written against libp2p==0.8.1"
         )

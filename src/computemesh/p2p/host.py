@@ -33,6 +33,7 @@ from computemesh.p2p import circuit, listen_ports, workarounds
 from computemesh.p2p.autorelay import AutoRelay
 from computemesh.p2p.dial_guard import DialGuard
 from computemesh.p2p.dial_pacing import DialPacer
+from computemesh.p2p.holepunch import HolePuncher
 from computemesh.p2p.identity import NodeIdentity
 from computemesh.p2p.membership import PROTOCOL as MEMBERSHIP_PROTOCOL
 from computemesh.p2p.membership import MembershipGate
@@ -89,6 +90,7 @@ class MeshHost:
         self.dialback = DialBack(host, self._addresses_changed)
         self.autorelay = AutoRelay(host, lambda: self.dialback.status, self._addresses_changed)
         self.relay: circuit.RelayService | None = None
+        self.holepunch = HolePuncher(host)
         self.peer_id = PeerId(host.get_id().to_base58())
 
     # -- addresses and peers -------------------------------------------------
@@ -500,6 +502,7 @@ async def open_mesh_host(
             supervise, "reachability", partial(mesh.dialback.run, mesh._dialback_stream)
         )
         nursery.start_soon(supervise, "relay reservations", mesh.autorelay.run)
+        nursery.start_soon(supervise, "hole punching", mesh.holepunch.run)
         try:
             async with background_trio_service(pubsub), background_trio_service(router):
                 await pubsub.wait_until_ready()

@@ -40,6 +40,34 @@ ASKED_AT_ONCE = 3
 OpenStream = Callable[[ID], Awaitable[MeshStream]]
 
 
+class _DialBacksExpected(logging.Filter):
+    """A dial-back ends after the Noise handshake, so the swarm of the node dialed back
+    logs "fail to upgrade mux" at ERROR for the peer it asked: expected, not an error."""
+
+    MESSAGE = "fail to upgrade mux for peer %s"
+    WINDOW_S = ASK_TIMEOUT_S + DIAL_TIMEOUT_S
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: dict[str, float] = {}  # peer id -> when we asked it
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE or not record.args:
+            return True
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        asked_at = self.asked.get(str(args[0]))
+        return asked_at is None or time.monotonic() - asked_at > self.WINDOW_S
+
+    def expect(self, peer: ID) -> None:
+        now = time.monotonic()
+        self.asked = {p: t for p, t in self.asked.items() if now - t <= self.WINDOW_S}
+        self.asked[str(peer)] = now
+
+
+_EXPECTED = _DialBacksExpected()
+logging.getLogger("libp2p.network.swarm").addFilter(_EXPECTED)
+
+
 class Reachability(enum.Enum):
     UNKNOWN = "unknown"
     PUBLIC = "public"  # peers dialed this node back
@@ -122,6 +150,7 @@ class DialBack:
         ports = sorted({int(a.value_for_protocol("tcp")) for a in self._tcp_listen_addrs()})
         if not ports:
             return None
+        _EXPECTED.expect(peer)
         try:
             with trio.fail_after(ASK_TIMEOUT_S):
                 stream = await open_stream(peer)
