@@ -65,7 +65,12 @@ def mesh(tmp_path: Path) -> Iterator[Callable[..., Mesh]]:
     upstreams: list[Any] = []
     with nat_topology() as net:
 
-        def build(relays: int = 1, *args: str, upstream: tuple[str, ...] = ()) -> Mesh:
+        def build(
+            relays: int = 1, *args: str, upstream: tuple[str, ...] = (), punchable: bool = False
+        ) -> Mesh:
+            """``punchable=False``: no hole can be punched (only relays join the homes)."""
+            if not punchable:
+                block_direct(net, True)
             started = []
             for n in range(relays):
                 relay = NsNode(net.public, tmp_path / f"relay{n}", listen_port=4001 + n)
@@ -106,6 +111,14 @@ def connection(node: NsNode, peer: NsNode) -> str | None:
     return kinds[0] if kinds else None
 
 
+def block_direct(net: NatTopology, blocked: bool) -> None:
+    """Drop (or again pass) what one home sends to the other's router: only a relay
+    connects them while this holds (as between NATs that map each destination apart)."""
+    action = "-I" if blocked else "-D"
+    for router, other in ((net.routers[0], net.router_ips[1]), (net.routers[1], net.router_ips[0])):
+        router.run("iptables", action, "FORWARD", "-o", "wan", "-d", other, "-j", "DROP")
+
+
 def sdk(node: NsNode) -> openai.OpenAI:
     return openai.OpenAI(
         base_url="http://localhost/v1", api_key="unused", http_client=node.client()
@@ -139,10 +152,12 @@ def test_a_provider_behind_nat_answers_a_client_behind_another_nat(
     assert circuits, record["addresses"]
     assert all(f"/p2p/{m.relays[0].peer_id}/p2p-circuit" in a for a in circuits)
     assert not [a for a in record["addresses"] if a.startswith(f"/ip4/{m.net.router_ips[0]}/")]
-    (status,) = [
-        p for p in m.client.get("/v1/dnt/peers_status")["peers"] if p["id"] == m.provider.peer_id
-    ]
-    assert status["connection"] == "relayed"
+    assert connection(m.client, m.provider) == "relayed"
+    # AICN shows the same: the provider's own addresses, and how the client reaches it.
+    own_addrs = m.provider.get("/api/v0/id")["addresses"]
+    assert [a for a in own_addrs if "/p2p-circuit" in a] == circuits
+    swarm = m.client.get("/api/v0/swarm/peers")
+    assert {p["connection"] for p in swarm if p["peer"] == m.provider.peer_id} == {"relayed"}
 
 
 def relay_in_use(m: Mesh) -> NsNode:
@@ -176,14 +191,6 @@ def test_the_provider_is_reachable_again_soon_after_its_relay_dies(
 LONG_STREAM_CHUNKS, CHUNK_DELAY_S = 1800, 0.05  # 90 s, as a long answer of an engine
 
 
-def block_direct(net: NatTopology, blocked: bool) -> None:
-    """Drop (or again pass) what one home sends to the other's router: only the relay
-    connects them while this holds, so a stream can begin relayed."""
-    action = "-I" if blocked else "-D"
-    for router, other in ((net.routers[0], net.router_ips[1]), (net.routers[1], net.router_ips[0])):
-        router.run("iptables", action, "FORWARD", "-o", "wan", "-d", other, "-j", "DROP")
-
-
 def long_stream(node: NsNode, chunks: list[float], started: threading.Event) -> None:
     with sdk(node).chat.completions.create(**chat(stream=True, max_tokens=LONG_STREAM_CHUNKS)) as s:
         for chunk in s:
@@ -195,8 +202,7 @@ def long_stream(node: NsNode, chunks: list[float], started: threading.Event) -> 
 def test_a_relayed_connection_becomes_direct_and_a_stream_survives_the_upgrade(
     mesh: Callable[..., Mesh],
 ) -> None:
-    m = mesh(upstream=("--chunk-delay", str(CHUNK_DELAY_S)))
-    block_direct(m.net, True)
+    m = mesh(upstream=("--chunk-delay", str(CHUNK_DELAY_S)))  # not punchable at first
     assert wait_for(lambda: answers(m.client), USABLE_S), m.client.log_tail()
     assert connection(m.client, m.provider) == "relayed"
 

@@ -45,7 +45,7 @@ def own_peer_info(state: NodeState) -> PeerInfo:
         peer_id=host.peer_id,
         protocol_version=PROTOCOL_VERSION,
         agent_version=f"computemesh/{__version__}",
-        addresses=host.listen_addrs(),
+        addresses=host.advertised_addrs(),  # relayed ones while behind NAT, as go-libp2p
         protocols=host.protocols(),
     )
 
@@ -139,7 +139,7 @@ def _go_duration(milliseconds: float | None) -> str:
 async def swarm_addrs(state: State) -> list[SwarmAddrs]:
     """Known addresses of this node and of every peer it knows (bare list; GET too)."""
     host = state.sync.host
-    known = [SwarmAddrs(peer=host.peer_id, addrs=host.listen_addrs())]
+    known = [SwarmAddrs(peer=host.peer_id, addrs=host.advertised_addrs())]
     return known + [SwarmAddrs(peer=p, addrs=host.peer_addrs(p)) for p in host.known_peers()]
 
 
