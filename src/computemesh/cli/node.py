@@ -55,6 +55,12 @@ def start(
     identity_group: Annotated[list[str] | None, typer.Option(help="NAME:KEY=VALUE")] = None,
     owner: Annotated[str | None, typer.Option(help="owner wallet address")] = None,
     record_ttl: Annotated[float | None, typer.Option(help="seconds a record stays valid")] = None,
+    relay: Annotated[
+        bool | None,
+        typer.Option(
+            "--relay/--no-relay", help="relay for nodes behind NAT while reachable (default on)"
+        ),
+    ] = None,
     models_dir: ModelsDir = None,
     default_model: Annotated[
         bool | None,
@@ -90,6 +96,7 @@ def start(
             identity_group=identity_group or None,
             owner=owner,
             record_ttl=record_ttl,
+            relay_service=relay,
             engine=engine_flags(models_dir, default_model, embeddings, threads, parallel, ctx_size),
             log_level=log_level,
         )
