@@ -3,6 +3,7 @@ reserved a slot at R, and sources that reach D only through R (``p2p/circuit.py`
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import pytest
 import trio
@@ -118,3 +119,21 @@ async def test_circuits_per_peer_are_bounded() -> None:
         await first.dial_peer(destination.peer_id, [circuit_of(relay)])
         with pytest.raises(DialError, match="RESOURCE_LIMIT_EXCEEDED"):
             await second.dial_peer(destination.peer_id, [circuit_of(relay)])
+
+
+async def test_a_direct_address_that_swallows_the_dial_does_not_hold_up_the_relay() -> None:
+    """A NAT's address (or a hole not punched yet) takes the SYN and never answers; the
+    circuit is dialed beside it, so the peer is reached in the time a relay takes."""
+    async with hosts(3, limits()) as (relay, destination, source), trio.open_nursery() as silent:
+        listeners = await silent.start(partial(trio.serve_tcp, _say_nothing, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        await reserved(relay, destination)
+        with trio.fail_after(3):
+            addrs = [f"/ip4/127.0.0.1/tcp/{port}", circuit_of(relay)]
+            await source.dial_peer(destination.peer_id, addrs)
+        assert source.connection_kind(destination.peer_id) == "relayed"
+        silent.cancel_scope.cancel()
+
+
+async def _say_nothing(stream: trio.SocketStream) -> None:
+    await trio.sleep_forever()

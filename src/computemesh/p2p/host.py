@@ -57,6 +57,7 @@ StreamHandler = Callable[[MeshStream], Awaitable[None]]
 ConnectionListener = Callable[[PeerId, bool], None]
 DIAL_TIMEOUT_S = 10.0
 DIRECT_ADDR_TIMEOUT_S = 4.0
+RELAY_HEAD_START_S = 0.25
 ADDRESS_TTL_S = 600
 
 
@@ -87,7 +88,7 @@ class MeshHost:
         self._dial_guard = dial_guard
         self._address_listeners: list[Callable[[], None]] = []
         self._dialing: dict[ID, trio.Lock] = {}
-        self.dialback = DialBack(host, self._addresses_changed)
+        self.dialback = DialBack(host, self._reachability_changed)
         self.autorelay = AutoRelay(host, lambda: self.dialback.status, self._addresses_changed)
         self.relay: circuit.RelayService | None = None
         self.holepunch = HolePuncher(host)
@@ -124,6 +125,10 @@ class MeshHost:
 
     def on_addresses_changed(self, listener: Callable[[], None]) -> None:
         self._address_listeners.append(listener)
+
+    def _reachability_changed(self) -> None:
+        self.autorelay.poke()  # behind NAT now: reserve at once, not at the next tick
+        self._addresses_changed()
 
     def _addresses_changed(self) -> None:
         for listener in self._address_listeners:
@@ -229,15 +234,19 @@ class MeshHost:
         await self._connect(ID.from_base58(peer), [Multiaddr(a) for a in addrs])
 
     async def _connect(self, peer_id: ID, addrs: list[Multiaddr]) -> None:
-        """Direct addresses first, then relayed ones.
+        """Direct addresses first, and relayed ones shortly after (``_race``).
 
         Defect: ``Swarm.dial_peer`` drops ``/p2p-circuit`` addresses and tries one
         address per transport; the other direct addresses are tried here one by one
-        after it, then the circuits through each relay the peer named.
+        after it, and the circuits through each relay the peer named beside them.
         """
         if peer_id == self._host.get_id():
             raise DialError("refusing to dial this node itself")
         circuits = [c for c in (circuit.split_circuit(a) for a in addrs) if c is not None]
+        # Relays we are connected to first: a relay that died is still named in records
+        # for a while, and dialing it first would cost the time until it fails.
+        network = self._host.get_network()
+        circuits.sort(key=lambda c: not network.get_connections(c[1]))
         direct = [a for a in addrs if circuit.split_circuit(a) is None]
         # Implausible ones are not even stored: they would show as the peer's addresses.
         plausible = [a for a in direct if self._dial_guard.allows(peer_id, a)]
@@ -248,16 +257,45 @@ class MeshHost:
                 if self._host.get_network().get_connections(peer_id):
                     return
                 errors: list[str] = []
-                if await self._connect_direct(peer_id, plausible, errors):
+                if await self._race(peer_id, plausible, circuits, errors):
                     return
-                for relay_addr, relay in circuits:
-                    if await self._connect_relayed(peer_id, relay, relay_addr, errors):
-                        return
             finally:
                 if not lock.statistics().tasks_waiting:
                     self._dialing.pop(peer_id, None)
         workarounds.forget_peer(self._host, peer_id)
         raise DialError(f"cannot reach {peer_id.to_base58()}: {'; '.join(errors) or 'no address'}")
+
+    async def _race(
+        self,
+        peer_id: ID,
+        direct: list[Multiaddr],
+        circuits: list[tuple[Multiaddr, ID]],
+        errors: list[str],
+    ) -> bool:
+        """Direct addresses first; the relays join after ``RELAY_HEAD_START_S``, so an
+        address that swallows packets (a NAT's, a hole not punched) costs no more."""
+        won = False
+
+        async def direct_way(done: trio.CancelScope) -> None:
+            nonlocal won
+            if await self._connect_direct(peer_id, direct, errors):
+                won = True
+                done.cancel()
+
+        async def relayed_way(done: trio.CancelScope) -> None:
+            nonlocal won
+            await trio.sleep(RELAY_HEAD_START_S)
+            for relay_addr, relay in circuits:
+                if await self._connect_relayed(peer_id, relay, relay_addr, errors):
+                    won = True
+                    done.cancel()
+                    return
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(direct_way, nursery.cancel_scope)
+            if circuits:
+                nursery.start_soon(relayed_way, nursery.cancel_scope)
+        return won
 
     async def _connect_direct(self, peer_id: ID, addrs: list[Multiaddr], errors: list[str]) -> bool:
         network: Any = self._host.get_network()

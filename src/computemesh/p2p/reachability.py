@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = "/computemesh/dialback/1.0.0"
 MAX_PORTS = 4
-DIAL_TIMEOUT_S = 4.0
+DIAL_TIMEOUT_S = 3.0  # a SYN and its first retransmission (1 s later), with room
 ASK_TIMEOUT_S = 10.0
 SERVE_INTERVAL_S = 5.0
 UNKNOWN_RETRY_S = 1.0
