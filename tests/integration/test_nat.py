@@ -183,7 +183,6 @@ def test_the_provider_is_reachable_again_soon_after_its_relay_dies(
     killed_at = time.monotonic()
     assert wait_for(lambda: answers(m.client), 10.0), m.client.log_tail()
     back_after = time.monotonic() - killed_at
-    print("BACK AFTER", back_after)
     assert back_after <= 10.0
     (survivor,) = [r for r in m.relays if r is not dying]
     assert relay_in_use(m) is survivor
