@@ -4,6 +4,7 @@ reserved a slot at R, and sources that reach D only through R (``p2p/circuit.py`
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
+from typing import Any
 
 import pytest
 import trio
@@ -31,18 +32,14 @@ def limits(stranger: CircuitLimits = UNLIMITED, per_peer: int = 16) -> RelayLimi
 
 
 @asynccontextmanager
-async def hosts(count: int, relay: RelayLimits) -> AsyncIterator[list[MeshHost]]:
+async def hosts(count: int, relay: RelayLimits, **common: Any) -> AsyncIterator[list[MeshHost]]:
     """The relay first, then ``count - 1`` others; only the relay serves circuits."""
     async with AsyncExitStack() as stack:
-        made = [
-            await stack.enter_async_context(
-                open_mesh_host(generate("ed25519"), LOCALHOST, relay_limits=relay)
-            )
-        ]
-        for _ in range(count - 1):
-            made.append(
-                await stack.enter_async_context(open_mesh_host(generate("ed25519"), LOCALHOST))
-            )
+        made = []
+        for index in range(count):
+            options = {"relay_limits": relay, **common} if index == 0 else common
+            opened = open_mesh_host(generate("ed25519"), LOCALHOST, **options)
+            made.append(await stack.enter_async_context(opened))
         yield made
 
 
@@ -137,3 +134,17 @@ async def test_a_direct_address_that_swallows_the_dial_does_not_hold_up_the_rela
 
 async def _say_nothing(stream: trio.SocketStream) -> None:
     await trio.sleep_forever()
+
+
+async def test_members_of_a_private_network_get_circuits_beyond_a_strangers_limit() -> None:
+    secret = b"s" * 32
+    bounded = limits(stranger=CircuitLimits(0, 200_000))
+    async with hosts(3, bounded, network_secret=secret) as (relay, destination, source):
+        destination.set_handler(PROTOCOL, pong)
+        await reserved(relay, destination)
+        await source.dial(address(relay))
+        for member in (destination, source):
+            assert await relay.wait_member(member.peer_id)
+        await source.dial_peer(destination.peer_id, [circuit_of(relay)])
+        with trio.fail_after(20):
+            await echo_through(source, destination, b"m" * 600_000)  # 1.2 MB both ways

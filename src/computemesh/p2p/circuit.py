@@ -36,7 +36,7 @@ from libp2p.relay.circuit_v2.protocol_buffer import StatusCode, to_proto_status
 from libp2p.relay.circuit_v2.utils import read_delimited_msg, write_delimited_msg
 from multiaddr import Multiaddr
 
-from computemesh.errors import DialError
+from computemesh.errors import DialError, MeshError
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,20 @@ def split_circuit(addr: Multiaddr) -> tuple[Multiaddr, ID] | None:
         return Multiaddr(transport), ID.from_base58(relay)
     except Exception:
         return None
+
+
+# The swarm's upgrade steps a circuit's stream goes through (checked at start).
+UPGRADES = ("upgrade_inbound_raw_conn", "upgrade_outbound_raw_conn")
+
+
+def check_targets(host: IHost) -> None:
+    """Refuse to start on a py-libp2p whose swarm cannot upgrade a relayed stream."""
+    network = host.get_network()
+    if not all(callable(getattr(network, name, None)) for name in UPGRADES):
+        raise MeshError(
+            f"py-libp2p's Swarm changed ({', '.join(UPGRADES)}): relayed connections"
+            " were written against libp2p==0.8.1"
+        )
 
 
 class RelayService:

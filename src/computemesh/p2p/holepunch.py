@@ -25,6 +25,7 @@ from libp2p.abc import IHost, INetConn
 from libp2p.peer.id import ID
 from libp2p.relay.circuit_v2.dcutr import PROTOCOL_ID, DCUtRProtocol
 
+from computemesh.errors import MeshError
 from computemesh.p2p import workarounds
 from computemesh.p2p.reachability import is_direct
 
@@ -37,10 +38,25 @@ CLOSE_CHECK_S = 1.0
 SELF_REPAIRING = ("/meshsub/", "/floodsub/")  # pubsub opens its stream again on another conn
 
 
+# What is used or replaced of py-libp2p 0.8.1's DCUtRProtocol (checked at start).
+PATCHED = ("_schedule_relay_close", "_handle_dcutr_stream", "initiate_hole_punch")
+
+
+def check_targets() -> None:
+    """Refuse to start on a py-libp2p whose DCUtR no longer has what is used here."""
+    found = [getattr(DCUtRProtocol, name, None) for name in PATCHED]
+    if not all(callable(target) for target in found):
+        raise MeshError(
+            f"py-libp2p's DCUtRProtocol changed ({', '.join(PATCHED)}): the hole puncher"
+            " was written against libp2p==0.8.1"
+        )
+
+
 class HolePuncher:
     """Drives DCUtR toward relayed peers and retires their relayed connections."""
 
     def __init__(self, host: IHost) -> None:
+        check_targets()
         self._host = host
         self.dcutr = DCUtRProtocol(host)
         self.dcutr._schedule_relay_close = self._retire_relayed_later  # type: ignore[method-assign]

@@ -559,6 +559,7 @@ def _serve_nat_traversal(
 ) -> None:
     """Dial-back, relay and circuit ends: past the membership gate by design (a relay
     and a dial-back serve non-members too; neither hands out anything of the mesh)."""
+    circuit.check_targets(host)
     mesh.set_handler(DIALBACK_PROTOCOL, mesh.dialback.serve, members_only=False)
 
     async def accept_stop(stream: INetStream) -> None:
