@@ -152,6 +152,7 @@ def test_a_provider_behind_nat_answers_a_client_behind_another_nat(
     assert circuits, record["addresses"]
     assert all(f"/p2p/{m.relays[0].peer_id}/p2p-circuit" in a for a in circuits)
     assert not [a for a in record["addresses"] if a.startswith(f"/ip4/{m.net.router_ips[0]}/")]
+    assert not [a for a in record["addresses"] if a.startswith("/ip4/127.")]  # not for others
     assert connection(m.client, m.provider) == "relayed"
     # AICN shows the same: the provider's own addresses, and how the client reaches it.
     own_addrs = m.provider.get("/api/v0/id")["addresses"]

@@ -109,14 +109,17 @@ class MeshHost:
 
     def advertised_addrs(self) -> list[str]:
         """What this node's signed record offers, best first: addresses peers dialed it
-        back at (public or observed), then the others but loopback, loopback last; while
-        peers cannot dial it, its public ones are left out and its relayed addresses
-        (``…/p2p/<relay>/p2p-circuit``) follow."""
+        back at (public or observed), then public, then LAN ones, loopback only if it has
+        nothing else; while peers cannot dial it, its public ones are left out and its
+        relayed addresses (``…/p2p/<relay>/p2p-circuit``) follow."""
         reached = [a for a in self.dialback.reached if a not in self.listen_addrs()]
         listen = sorted(self.listen_addrs(), key=_address_rank)
+        # Loopback only when there is nothing else (tests, the demo): a peer on this
+        # machine can use any other address of it, and no peer elsewhere can use loopback.
+        listen = [a for a in listen if _address_rank(a) < 2] or listen
         if self.dialback.status is not Reachability.PRIVATE:
             return [*reached, *listen]
-        local = [a for a in listen if _address_rank(a) > 0]
+        local = [a for a in listen if _address_rank(a) == 1]
         return [*local, *self.autorelay.circuit_addrs()]
 
     def reachability(self) -> str:
