@@ -36,6 +36,7 @@ SERVE_INTERVAL_S = 5.0
 UNKNOWN_RETRY_S = 1.0
 RECHECK_S = 60.0
 ASKED_AT_ONCE = 3
+SERVED_AT_ONCE = 4  # more askers at once are turned away (they ask someone else)
 
 OpenStream = Callable[[ID], Awaitable[MeshStream]]
 
@@ -96,6 +97,7 @@ class DialBack:
         self._host = host
         self._on_change = on_change
         self._served: dict[ID, float] = {}
+        self._serving = trio.Semaphore(SERVED_AT_ONCE)
         self.status = Reachability.UNKNOWN
         self.reached: list[str] = []  # addresses peers last dialed us back at
 
@@ -106,7 +108,8 @@ class DialBack:
         conn: object = stream._stream.muxed_conn
         ip = _remote_ip(conn)
         now = time.monotonic()
-        if ip is None or now - self._served.get(peer, -SERVE_INTERVAL_S) < SERVE_INTERVAL_S:
+        recent = now - self._served.get(peer, -SERVE_INTERVAL_S) < SERVE_INTERVAL_S
+        if ip is None or recent or self._serving.value == 0:
             await stream.reset()
             return
         self._served = {p: t for p, t in self._served.items() if now - t < SERVE_INTERVAL_S}
@@ -118,10 +121,12 @@ class DialBack:
             return
         ports = [int(p) for p in asked.get("ports", []) if isinstance(p, int) and 0 < p < 65536]
         reached: list[str] = []
-        for port in ports[:MAX_PORTS]:
-            addr = Multiaddr(f"/ip4/{ip}/tcp/{port}" if ":" not in ip else f"/ip6/{ip}/tcp/{port}")
-            if await self._dial_back(addr, peer):
-                reached.append(str(addr))
+        async with self._serving:
+            for port in ports[:MAX_PORTS]:
+                family = "ip6" if ":" in ip else "ip4"
+                addr = Multiaddr(f"/{family}/{ip}/tcp/{port}")
+                if await self._dial_back(addr, peer):
+                    reached.append(str(addr))
         await stream.write_frame(json.dumps({"reached": reached}).encode())
 
     async def _dial_back(self, addr: Multiaddr, peer: ID) -> bool:
