@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 RENEW_BEFORE_S = 120.0
-REFUSED_COOLDOWN_S = 30.0
+REFUSED_COOLDOWN_S = 10.0
 
 
 class AutoRelay:
@@ -89,6 +89,7 @@ class AutoRelay:
 
     def _candidates(self) -> list[ID]:
         now = time.monotonic()
+        self._refused = {peer: until for peer, until in self._refused.items() if until > now}
         peerstore = self._host.get_peerstore()
         found = []
         for peer in self._host.get_connected_peers():
