@@ -45,3 +45,17 @@ async def test_a_port_nobody_can_reach_is_reported_unreachable() -> None:
         await asker.dial(address(peer))
         assert await settled(asker) is Reachability.PRIVATE
         assert asker.dialback.reached == []
+
+
+async def test_py_libp2ps_autonat_reports_a_dead_port_dialable_over_the_open_connection() -> None:
+    """The defect this module replaces: AutoNAT's dial-back is ``host.connect``, which
+    returns at once when a connection exists (the one the request came over)."""
+    from libp2p.host.autonat.autonat import AutoNATService
+    from libp2p.peer.id import ID
+
+    async with mesh_host() as asker, mesh_host() as peer:
+        await asker.dial(address(peer))
+        dead = Multiaddr(f"/ip4/127.0.0.1/tcp/{free_port()}")
+        autonat = AutoNATService(peer._host, serve=True)  # type: ignore[arg-type]
+        answer = await autonat._try_dial(ID.from_base58(asker.peer_id), [dead.to_bytes()])
+        assert answer == dead.to_bytes()  # "reachable" at a port nobody listens on
