@@ -21,7 +21,7 @@ from multiaddr import Multiaddr
 from computemesh.cli.localmesh import free_port
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p.dial_guard import check_targets
+from computemesh.p2p.dial_guard import check_targets, existing_connections_only
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.plausible import local_networks
@@ -160,3 +160,14 @@ def test_a_swarm_without_what_the_guard_patches_is_refused_at_start() -> None:
 
     with pytest.raises(MeshError, match=r"written against libp2p==0\.8\.1"):
         check_targets(Changed())
+
+
+async def test_background_chores_never_dial_a_peer_back() -> None:
+    """``new_stream`` dials a peer that has no connection; a dial-back request or a
+    reservation renewal racing a disconnect would bring the peer back each time."""
+    async with mesh_host() as node, mesh_host() as peer:
+        await node.dial(address(peer))
+        await node.disconnect(peer.peer_id)
+        with existing_connections_only(), pytest.raises(MeshError):
+            await node.open_stream(peer.peer_id, "/computemesh-test/chore/1.0.0")
+        assert not node.is_connected(peer.peer_id)

@@ -24,6 +24,7 @@ from multiaddr import Multiaddr
 
 from computemesh.errors import DialError
 from computemesh.p2p.circuit import HOP, Reservation, circuit_addr, reserve
+from computemesh.p2p.dial_guard import existing_connections_only
 from computemesh.p2p.reachability import Reachability, is_direct
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ class AutoRelay:
         if addr is None:
             return
         try:
-            reservation = await reserve(self._host, relay)
+            with existing_connections_only():
+                reservation = await reserve(self._host, relay)
         except DialError as error:
             log.debug("%s", error)
             self._held.pop(relay, None)

@@ -37,6 +37,7 @@ from libp2p.relay.circuit_v2.utils import read_delimited_msg, write_delimited_ms
 from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, MeshError
+from computemesh.p2p.dial_guard import existing_connections_only
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,9 @@ class RelayService:
         self, source: ID, destination: ID, limits: CircuitLimits
     ) -> INetStream | None:
         try:
-            with trio.fail_after(HANDSHAKE_TIMEOUT_S):
+            # Over the destination's own connection to us, or not at all: behind NAT,
+            # a dial to it would only wait out its timeout.
+            with trio.fail_after(HANDSHAKE_TIMEOUT_S), existing_connections_only():
                 far = await self._host.new_stream(destination, [STOP])
                 connect = StopMessage(type=StopMessage.CONNECT, peer=WirePeer(id=source.to_bytes()))
                 connect.limit.CopyFrom(Limit(duration=limits.duration_s, data=limits.data_bytes))

@@ -20,7 +20,8 @@ as fast as they ask. Here, on the swarm:
 import inspect
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -39,6 +40,20 @@ PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt", "dial_a
 
 # The peer whose addresses the connection gate is filtering (inside dial_peer).
 _dialing: ContextVar[ID | None] = ContextVar("computemesh_dialing", default=None)
+# Set where only an open connection may be used (``existing_connections_only``).
+_no_dial: ContextVar[bool] = ContextVar("computemesh_no_dial", default=False)
+
+
+@contextmanager
+def existing_connections_only() -> Iterator[None]:
+    """Inside, ``Swarm.dial_peer`` refuses: ``new_stream`` to a peer whose connection
+    has just closed fails instead of dialing it again (background chores, such as
+    asking for a dial-back or renewing a reservation, must not bring a peer back)."""
+    token = _no_dial.set(True)
+    try:
+        yield
+    finally:
+        _no_dial.reset(token)
 
 
 class DialGuard:
@@ -67,6 +82,8 @@ class DialGuard:
         gate_allows = gate.is_allowed
 
         async def dial_peer_in_context(peer_id: ID) -> Any:
+            if _no_dial.get():
+                raise SwarmException(f"not dialing {peer_id}: only an open connection is used")
             token = _dialing.set(peer_id)
             try:
                 return await dial_peer(peer_id)

@@ -27,6 +27,7 @@ from libp2p.relay.circuit_v2.dcutr import PROTOCOL_ID, DCUtRProtocol
 
 from computemesh.errors import MeshError
 from computemesh.p2p import workarounds
+from computemesh.p2p.dial_guard import existing_connections_only
 from computemesh.p2p.reachability import is_direct
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class HolePuncher:
     async def _punch(self, peer: ID) -> None:
         try:
             self.dcutr._hole_punch_attempts.pop(peer, None)  # no lifetime budget
-            done = await self.dcutr.initiate_hole_punch(peer)
+            with existing_connections_only():  # over the relayed connection, or not at all
+                done = await self.dcutr.initiate_hole_punch(peer)
         except Exception as error:
             log.debug("hole punch to %s failed: %r", peer, error)
             done = False

@@ -31,7 +31,7 @@ from computemesh.errors import DialError, InvalidAddress, MeshError
 from computemesh.ids import PeerId
 from computemesh.p2p import circuit, listen_ports, workarounds
 from computemesh.p2p.autorelay import AutoRelay
-from computemesh.p2p.dial_guard import DialGuard
+from computemesh.p2p.dial_guard import DialGuard, existing_connections_only
 from computemesh.p2p.dial_pacing import DialPacer
 from computemesh.p2p.holepunch import HolePuncher
 from computemesh.p2p.identity import NodeIdentity
@@ -212,7 +212,8 @@ class MeshHost:
         return await self._gate.wait_member(peer)
 
     async def _dialback_stream(self, peer: ID) -> MeshStream:
-        return await self.open_stream(PeerId(peer.to_base58()), DIALBACK_PROTOCOL)
+        with existing_connections_only():
+            return await self.open_stream(PeerId(peer.to_base58()), DIALBACK_PROTOCOL)
 
     # -- dialing ---------------------------------------------------------------
 
