@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks (and as root, installs) the system packages the Python build needs:
-# a C compiler and the GMP headers that fastecdsa (pulled in by py-libp2p) compiles against.
+# a C compiler and the GMP headers that fastecdsa (pulled in by py-libp2p) compiles against,
+# and iproute2 and iptables, with which the NAT tests build their namespaces and routers.
 set -euo pipefail
 
 have_gmp() { echo '#include <gmp.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
@@ -14,6 +15,17 @@ if ! command -v "${CC:-cc}" >/dev/null 2>&1 || ! have_gmp; then
         echo "error: a C compiler and the GMP headers are needed to build fastecdsa (py-libp2p)." >&2
         echo "       on Debian/Ubuntu: sudo apt-get install build-essential libgmp-dev" >&2
         exit 1
+    fi
+fi
+if ! command -v ip >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing iproute2 and iptables (the NAT tests' namespaces and routers)..."
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables >/dev/null
+    elif [ -n "${CI:-}" ]; then
+        echo "error: the NAT tests need ip (iproute2) and iptables, as root." >&2
+        exit 1
+    else
+        echo "note: ip and iptables are missing; the NAT tests will skip (sudo apt-get install iproute2 iptables)." >&2
     fi
 fi
 if ! have_python; then

@@ -21,7 +21,7 @@ from multiaddr import Multiaddr
 from computemesh.cli.localmesh import free_port
 from computemesh.errors import DialError, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p.dial_guard import check_targets
+from computemesh.p2p.dial_guard import check_targets, existing_connections_only
 from computemesh.p2p.host import MeshHost, open_mesh_host
 from computemesh.p2p.identity import generate
 from computemesh.p2p.plausible import local_networks
@@ -84,6 +84,16 @@ async def test_hole_punching_dials_refuse_an_implausible_address() -> None:
     async with recorded() as (node, recorder):
         with pytest.raises(Exception, match="not a plausible address"):
             await network(node).dial_addr(Multiaddr(f"/ip4/{ELSEWHERE}/tcp/4001"), some_peer())
+        assert recorder.dialed == []
+
+
+async def test_dcutr_responder_dials_refuse_an_implausible_address() -> None:
+    """``dial_addr_as_responder`` (DCUtR's initiator side) skips ``_dial_with_retry``:
+    a peer's hole-punch message naming 0.0.0.0 or our loopback would be dialed."""
+    async with recorded() as (node, recorder):
+        for claimed in (f"/ip4/{ELSEWHERE}/tcp/4001", "/ip4/0.0.0.0/tcp/4001"):
+            with pytest.raises(Exception, match="not a plausible address"):
+                await network(node).dial_addr_as_responder(Multiaddr(claimed), some_peer())
         assert recorder.dialed == []
 
 
@@ -150,3 +160,14 @@ def test_a_swarm_without_what_the_guard_patches_is_refused_at_start() -> None:
 
     with pytest.raises(MeshError, match=r"written against libp2p==0\.8\.1"):
         check_targets(Changed())
+
+
+async def test_background_chores_never_dial_a_peer_back() -> None:
+    """``new_stream`` dials a peer that has no connection; a dial-back request or a
+    reservation renewal racing a disconnect would bring the peer back each time."""
+    async with mesh_host() as node, mesh_host() as peer:
+        await node.dial(address(peer))
+        await node.disconnect(peer.peer_id)
+        with existing_connections_only(), pytest.raises(MeshError):
+            await node.open_stream(peer.peer_id, "/computemesh-test/chore/1.0.0")
+        assert not node.is_connected(peer.peer_id)

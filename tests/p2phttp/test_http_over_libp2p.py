@@ -114,6 +114,17 @@ async def test_request_carries_the_mesh_caller_and_streams_are_reused() -> None:
     assert first["query"] == "x=1"
 
 
+async def test_a_retired_destination_gets_new_streams_and_the_old_ones_close() -> None:
+    """After a hole punch (``retire``), requests leave the relayed connection's streams."""
+    async with two_hosts(Upstream()) as (http, server, pool):
+        assert (await http.get("/whoami")).status_code == 200
+        (parked,) = pool._idle[server.peer_id]
+        pool.retire(server.peer_id)
+        assert (await http.get("/whoami")).status_code == 200
+        assert pool.opened == 2
+        assert not parked.stream.is_open  # closed, not left open on the old connection
+
+
 async def test_the_idle_limit_does_not_cut_a_long_answer() -> None:
     async with two_hosts(Upstream(), idle_timeout=0.2) as (http, _server, _pool):
         response = await http.get("/slow")

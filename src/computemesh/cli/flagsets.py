@@ -12,7 +12,7 @@ from computemesh.config.serve import ServeSettings
 # Older than the settings' names, kept for the scripts and tests that use them.
 ENGINE_NAMES = {"engine.serve_default_model": "default-model"}
 
-NODE_START = FlagSet(NodeSettings, names=ENGINE_NAMES)
+NODE_START = FlagSet(NodeSettings, names={**ENGINE_NAMES, "relay_service": "relay"})
 
 # serve never joins a mesh, so the mesh's settings are not offered (they stay readable
 # from the environment and TOML, where a node's settings may already be).

@@ -143,6 +143,37 @@ class NodeSettings(LayeredSettings):
     reconnect_max: float = Field(
         default=60.0, gt=0, description="s between bootstrap redials at most"
     )
+    # A relay carries whole LLM streams: go-libp2p's defaults (2 min, 128 KiB a circuit)
+    # would cut them, py-libp2p's (1 h, 1 GB, for anyone) would make every public node
+    # an open relay. Members of the node's private network get what a stream needs.
+    relay_service: bool = Field(
+        default=True,
+        description="serve as a circuit relay (v2) for nodes behind NAT, while peers can"
+        " dial this node",
+    )
+    relay_member_circuit_s: int = Field(
+        default=0, ge=0, description="s a circuit between two members may last (0: no limit)"
+    )
+    relay_member_circuit_bytes: int = Field(
+        default=0, ge=0, description="bytes a circuit between two members may carry (0: no limit)"
+    )
+    relay_stranger_circuit_s: int = Field(
+        default=600, ge=0, description="s a circuit for others (open mesh, non-members) may last"
+    )
+    relay_stranger_circuit_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="bytes a circuit for others may carry"
+    )
+    relay_max_reservations: int = Field(
+        default=128, ge=0, description="nodes this relay keeps a slot for at once"
+    )
+    relay_circuits_per_peer: int = Field(
+        default=16, ge=1, description="circuits open at once to one reserved node"
+    )
+    relay_reservation_ttl: int = Field(
+        default=900,
+        ge=60,
+        description="s a reservation lasts unless renewed (renewed 2 min before)",
+    )
     routing_strategy: RoutingStrategy = Field(
         default="p2c", description="how /v1/service picks a provider"
     )

@@ -36,6 +36,7 @@ from computemesh.node.load_times import LoadTimes
 from computemesh.node.local_engine import LLM_SERVICE, LocalModels, open_local_models
 from computemesh.node.loop_lag import watch_loop_lag
 from computemesh.p2p import patch_registry
+from computemesh.p2p.circuit import CircuitLimits, RelayLimits
 from computemesh.p2p.discovery import Discovery
 from computemesh.p2p.host import MeshHost, check_dialable, open_mesh_host
 from computemesh.p2p.identity import load_or_create
@@ -130,6 +131,7 @@ async def _run_mesh_node(
         dial_burst=settings.dial_burst,
         allow_changed_libp2p=settings.allow_changed_libp2p,
         dht=not settings.standalone,
+        relay_limits=_relay_limits(settings),
     ) as host:
         endpoints = _own_endpoints(settings, host)
         _refuse_self_pointing(services, endpoints)
@@ -159,6 +161,20 @@ async def _run_mesh_node(
             await _serve(
                 settings, host, sync, state, bootstrapper, discovery, peers, listener, on_ready
             )
+
+
+def _relay_limits(settings: NodeSettings) -> RelayLimits | None:
+    if not settings.relay_service:
+        return None
+    return RelayLimits(
+        member=CircuitLimits(settings.relay_member_circuit_s, settings.relay_member_circuit_bytes),
+        stranger=CircuitLimits(
+            settings.relay_stranger_circuit_s, settings.relay_stranger_circuit_bytes
+        ),
+        max_reservations=settings.relay_max_reservations,
+        circuits_per_peer=settings.relay_circuits_per_peer,
+        reservation_ttl_s=settings.relay_reservation_ttl,
+    )
 
 
 def _own_endpoints(settings: NodeSettings, host: MeshHost) -> OwnEndpoints:

@@ -11,14 +11,17 @@ as fast as they ask. Here, on the swarm:
   it tries per transport, drops the implausible ones (if the gate let a bogus first
   address through, the swarm would try only that one);
 - ``_dial_with_retry``, the step every dial path shares, refuses an implausible
-  address outright, so no path reaches the transport with one;
+  address outright, so no path reaches the transport with one; so does
+  ``dial_addr_as_responder``, DCUtR's hole-punch dial, which does not share it (a
+  peer's hole-punch message could otherwise name 0.0.0.0 or a port on our loopback);
 - ``_dial_addr_single_attempt``, each try including retries, waits for the pacer.
 """
 
 import inspect
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -34,7 +37,7 @@ from computemesh.p2p.patch_registry import Target, declare
 log = logging.getLogger(__name__)
 
 Plausible = Callable[[ID, Multiaddr], bool]
-PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt")
+PATCHED = ("dial_peer", "_dial_with_retry", "_dial_addr_single_attempt", "dial_addr_as_responder")
 
 DIAL_GUARD_PATCH = declare(
     "dial_guard",
@@ -54,6 +57,11 @@ DIAL_GUARD_PATCH = declare(
         "54e3f8e1ea5b966e420fab22221ff0ca3885b8da17b59c2be63966596e868e5c",
     ),
     Target(
+        "libp2p.network.swarm",
+        "Swarm.dial_addr_as_responder",
+        "c8d1ee2541ca43a5161e1ef5210f31e81cb9940df16625b51fba4beb5306cc67",
+    ),
+    Target(
         "libp2p.network.connection_gate",
         "ConnectionGate.is_allowed",
         "2fe6bc184878a2db3d563381169d06418aeea263e99f15e736c1737621a0b9df",
@@ -63,6 +71,20 @@ DIAL_GUARD_PATCH = declare(
 
 # The peer whose addresses the connection gate is filtering (inside dial_peer).
 _dialing: ContextVar[ID | None] = ContextVar("computemesh_dialing", default=None)
+# Set where only an open connection may be used (``existing_connections_only``).
+_no_dial: ContextVar[bool] = ContextVar("computemesh_no_dial", default=False)
+
+
+@contextmanager
+def existing_connections_only() -> Iterator[None]:
+    """Inside, ``Swarm.dial_peer`` refuses: ``new_stream`` to a peer whose connection
+    has just closed fails instead of dialing it again (background chores, such as
+    asking for a dial-back or renewing a reservation, must not bring a peer back)."""
+    token = _no_dial.set(True)
+    try:
+        yield
+    finally:
+        _no_dial.reset(token)
 
 
 class DialGuard:
@@ -86,10 +108,13 @@ class DialGuard:
         dial_peer = network.dial_peer
         dial_with_retry = network._dial_with_retry
         single_attempt = network._dial_addr_single_attempt
+        as_responder = network.dial_addr_as_responder
         gate = network.connection_gate
         gate_allows = gate.is_allowed
 
         async def dial_peer_in_context(peer_id: ID) -> Any:
+            if _no_dial.get():
+                raise SwarmException(f"not dialing {peer_id}: only an open connection is used")
             token = _dialing.set(peer_id)
             try:
                 return await dial_peer(peer_id)
@@ -107,6 +132,15 @@ class DialGuard:
                 raise SwarmException(f"{addr} is not a plausible address of {peer_id}")
             return await dial_with_retry(addr, peer_id, *args, **kwargs)
 
+        async def responder_plausible(
+            addr: Multiaddr, peer_id: ID, *args: Any, **kwargs: Any
+        ) -> Any:
+            if not self.allows(peer_id, addr):
+                raise SwarmException(f"{addr} is not a plausible address of {peer_id}")
+            await self.pacer.slot()
+            self.counts["attempts"] += 1
+            return await as_responder(addr, peer_id, *args, **kwargs)
+
         async def paced_attempt(addr: Multiaddr, peer_id: ID, *args: Any, **kwargs: Any) -> Any:
             await self.pacer.slot()
             self.counts["attempts"] += 1
@@ -115,6 +149,7 @@ class DialGuard:
         network.dial_peer = dial_peer_in_context
         network._dial_with_retry = dial_plausible
         network._dial_addr_single_attempt = paced_attempt
+        network.dial_addr_as_responder = responder_plausible
         gate.is_allowed = gate_allows_for_peer
 
 
@@ -125,6 +160,7 @@ def check_targets(network: Any) -> None:
     if not all(inspect.iscoroutinefunction(target) for target in targets):
         raise MeshError(
             "py-libp2p's Swarm changed (dial_peer, _dial_with_retry, "
-            "_dial_addr_single_attempt, connection_gate.is_allowed): the dial guard "
+            "_dial_addr_single_attempt, dial_addr_as_responder, connection_gate.is_allowed):"
+            " the dial guard "
             "was written against libp2p==0.8.1"
         )

@@ -3,13 +3,17 @@
 TCP + Noise + Yamux, identify, ping with per-peer latency, gated gossipsub, guarded
 protocol handlers, connection events, dials only to plausible addresses at a bounded
 rate, forgetting peers that are gone, the shared DHT (``dht``), and a shutdown that
-really closes connections.
+really closes connections. Across NATs: whether others can dial this node
+(``reachability``), slots at relays while they cannot (``autorelay``), a relay service
+for others (``circuit``), and dials that fall back to a peer's relayed addresses when its
+direct ones fail.
 """
 
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import psutil
@@ -26,14 +30,16 @@ from multiaddr import Multiaddr
 
 from computemesh.errors import DialError, InvalidAddress, MeshError
 from computemesh.ids import PeerId
-from computemesh.p2p import listen_ports, patch_registry, workarounds
+from computemesh.p2p import circuit, listen_ports, patch_registry, workarounds
+from computemesh.p2p.autorelay import AutoRelay
 from computemesh.p2p.dht import MeshDHT
-from computemesh.p2p.dial_guard import DialGuard
+from computemesh.p2p.dial_guard import DialGuard, existing_connections_only
 from computemesh.p2p.dial_pacing import DialPacer
+from computemesh.p2p.holepunch import HolePuncher
 from computemesh.p2p.identity import NodeIdentity
 from computemesh.p2p.membership import PROTOCOL as MEMBERSHIP_PROTOCOL
 from computemesh.p2p.membership import MembershipGate
-from computemesh.p2p.plausible import AddressPolicy
+from computemesh.p2p.plausible import AddressPolicy, ip_of
 from computemesh.p2p.pubsub import (
     GatedPubsub,
     OnMessage,
@@ -42,13 +48,18 @@ from computemesh.p2p.pubsub import (
     member_validator,
     new_router,
 )
+from computemesh.p2p.reachability import PROTOCOL as DIALBACK_PROTOCOL
+from computemesh.p2p.reachability import DialBack, Reachability, is_direct
 from computemesh.p2p.stream import MeshStream
+from computemesh.supervise import supervise
 
 log = logging.getLogger(__name__)
 
 StreamHandler = Callable[[MeshStream], Awaitable[None]]
 ConnectionListener = Callable[[PeerId, bool], None]
 DIAL_TIMEOUT_S = 10.0
+DIRECT_ADDR_TIMEOUT_S = 4.0
+RELAY_HEAD_START_S = 0.25
 ADDRESS_TTL_S = 600
 IDENTIFY_WAIT_S = 5.0
 
@@ -80,6 +91,12 @@ class MeshHost:
         self._nursery: trio.Nursery | None = None
         self._dial_guard = dial_guard
         self._patches = patches
+        self._address_listeners: list[Callable[[], None]] = []
+        self._dialing: dict[ID, trio.Lock] = {}
+        self.dialback = DialBack(host, self._reachability_changed)
+        self.autorelay = AutoRelay(host, lambda: self.dialback.status, self._addresses_changed)
+        self.relay: circuit.RelayService | None = None
+        self.holepunch = HolePuncher(host)
         self.peer_id = PeerId(host.get_id().to_base58())
         self.dht: MeshDHT | None = None
 
@@ -95,6 +112,47 @@ class MeshHost:
             else:
                 addrs.append(text)
         return addrs
+
+    def advertised_addrs(self) -> list[str]:
+        """What this node's signed record offers, best first: addresses peers dialed it
+        back at (public or observed), then public, then LAN ones, loopback only if it has
+        nothing else; while peers cannot dial it, its public ones are left out and its
+        relayed addresses (``…/p2p/<relay>/p2p-circuit``) follow."""
+        reached = [a for a in self.dialback.reached if a not in self.listen_addrs()]
+        listen = sorted(self.listen_addrs(), key=_address_rank)
+        # Loopback only when there is nothing else (tests, the demo): a peer on this
+        # machine can use any other address of it, and no peer elsewhere can use loopback.
+        listen = [a for a in listen if _address_rank(a) < 2] or listen
+        if self.dialback.status is not Reachability.PRIVATE:
+            return [*reached, *listen]
+        local = [a for a in listen if _address_rank(a) == 1]
+        return [*local, *self.autorelay.circuit_addrs()]
+
+    def reachability(self) -> str:
+        """``public``, ``private`` (behind NAT or a firewall) or ``unknown``."""
+        return self.dialback.status.value
+
+    def on_addresses_changed(self, listener: Callable[[], None]) -> None:
+        self._address_listeners.append(listener)
+
+    def _reachability_changed(self) -> None:
+        self.autorelay.poke()  # behind NAT now: reserve at once, not at the next tick
+        self._addresses_changed()
+
+    def _addresses_changed(self) -> None:
+        for listener in self._address_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("address listener failed")
+
+    def connection_kind(self, peer: PeerId) -> str | None:
+        """``direct`` when a direct connection to ``peer`` is open, ``relayed`` when only
+        relayed ones are, None when none is."""
+        conns = self._host.get_network().get_connections(ID.from_base58(peer))
+        if not conns:
+            return None
+        return "direct" if any(is_direct(conn) for conn in conns) else "relayed"
 
     def connected_peers(self) -> list[PeerId]:
         """Peers of this mesh we are connected to (outsiders, on the DHT only, are not)."""
@@ -114,10 +172,19 @@ class MeshHost:
         return [PeerId(p.to_base58()) for p in self._host.get_peerstore().peer_ids() if p != own]
 
     def peer_addrs(self, peer: PeerId) -> list[str]:
+        """Where ``peer`` is known to be: its addresses, and the circuit of each relayed
+        connection to it (``/p2p/<relay>/p2p-circuit``, as go-libp2p lists them)."""
+        peer_id = ID.from_base58(peer)
         try:
-            return [str(a) for a in self._host.get_peerstore().addrs(ID.from_base58(peer))]
+            known = [str(a) for a in self._host.get_peerstore().addrs(peer_id)]
         except Exception:
-            return []
+            known = []
+        for conn in self._host.get_network().get_connections(peer_id):
+            if not is_direct(conn):
+                for addr in conn.get_transport_addresses():
+                    relayed = str(addr).rsplit("/p2p/", 1)[0]
+                    known += [relayed] if relayed not in known else []
+        return known
 
     def is_member(self, peer: PeerId) -> bool:
         return self._gate.is_member(peer)
@@ -136,15 +203,21 @@ class MeshHost:
         """Protocol ids this host answers, as identify announces them."""
         return sorted(str(p) for p in self._host.get_mux().get_protocols() if p)
 
-    def connections(self) -> list[tuple[PeerId, str, str]]:
-        """``(peer, remote address, "Inbound"/"Outbound")`` for each open connection."""
+    def connections(self) -> list[tuple[PeerId, str, str, bool]]:
+        """``(peer, remote address, "Inbound"/"Outbound", relayed)`` for each open
+        connection; a relayed one's address is ``/p2p/<relay>/p2p-circuit/p2p/<peer>``."""
         found = []
         for peer_id, conns in self._host.get_network().get_connections_map().items():
             for conn in conns:
                 addrs = conn.get_transport_addresses()
                 direction = str(getattr(conn, "direction", "unknown")).rsplit(".", 1)[-1]
                 found.append(
-                    (PeerId(peer_id.to_base58()), str(addrs[0]) if addrs else "", direction.title())
+                    (
+                        PeerId(peer_id.to_base58()),
+                        str(addrs[0]) if addrs else "",
+                        direction.title(),
+                        not is_direct(conn),
+                    )
                 )
         return found
 
@@ -158,6 +231,10 @@ class MeshHost:
 
     async def wait_member(self, peer: PeerId) -> bool:
         return await self._gate.wait_member(peer)
+
+    async def _dialback_stream(self, peer: ID) -> MeshStream:
+        with existing_connections_only():
+            return await self.open_stream(PeerId(peer.to_base58()), DIALBACK_PROTOCOL)
 
     # -- dialing ---------------------------------------------------------------
 
@@ -182,18 +259,107 @@ class MeshHost:
         await self._connect(ID.from_base58(peer), [Multiaddr(a) for a in addrs])
 
     async def _connect(self, peer_id: ID, addrs: list[Multiaddr]) -> None:
+        """Direct addresses first, and relayed ones shortly after (``_race``).
+
+        Defect: ``Swarm.dial_peer`` drops ``/p2p-circuit`` addresses and tries one
+        address per transport; the other direct addresses are tried here one by one
+        after it, and the circuits through each relay the peer named beside them.
+        """
         if peer_id == self._host.get_id():
             raise DialError("refusing to dial this node itself")
+        circuits = [c for c in (circuit.split_circuit(a) for a in addrs) if c is not None]
+        # Relays we are connected to first: a relay that died is still named in records
+        # for a while, and dialing it first would cost the time until it fails.
+        network = self._host.get_network()
+        circuits.sort(key=lambda c: not network.get_connections(c[1]))
+        direct = [a for a in addrs if circuit.split_circuit(a) is None]
         # Implausible ones are not even stored: they would show as the peer's addresses.
-        plausible = [a for a in addrs if self._dial_guard.allows(peer_id, a)]
+        plausible = [a for a in direct if self._dial_guard.allows(peer_id, a)]
         self._host.get_peerstore().add_addrs(peer_id, plausible, ADDRESS_TTL_S)
+        lock = self._dialing.setdefault(peer_id, trio.Lock())
+        async with lock:
+            try:
+                if self._host.get_network().get_connections(peer_id):
+                    return
+                errors: list[str] = []
+                if await self._race(peer_id, plausible, circuits, errors):
+                    return
+            finally:
+                if not lock.statistics().tasks_waiting:
+                    self._dialing.pop(peer_id, None)
+        workarounds.forget_peer(self._host, peer_id)
+        raise DialError(f"cannot reach {peer_id.to_base58()}: {'; '.join(errors) or 'no address'}")
+
+    async def _race(
+        self,
+        peer_id: ID,
+        direct: list[Multiaddr],
+        circuits: list[tuple[Multiaddr, ID]],
+        errors: list[str],
+    ) -> bool:
+        """Direct addresses first; the relays join after ``RELAY_HEAD_START_S``, so an
+        address that swallows packets (a NAT's, a hole not punched) costs no more."""
+        won = False
+
+        async def direct_way(done: trio.CancelScope) -> None:
+            nonlocal won
+            if await self._connect_direct(peer_id, direct, errors):
+                won = True
+                done.cancel()
+
+        async def relayed_way(done: trio.CancelScope) -> None:
+            nonlocal won
+            await trio.sleep(RELAY_HEAD_START_S)
+            for relay_addr, relay in circuits:
+                if await self._connect_relayed(peer_id, relay, relay_addr, errors):
+                    won = True
+                    done.cancel()
+                    return
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(direct_way, nursery.cancel_scope)
+            if circuits:
+                nursery.start_soon(relayed_way, nursery.cancel_scope)
+        return won
+
+    async def _connect_direct(self, peer_id: ID, addrs: list[Multiaddr], errors: list[str]) -> bool:
+        network: Any = self._host.get_network()
+        try:
+            known = self._host.get_peerstore().addrs(peer_id)
+        except Exception:
+            known = []
+        if not known:
+            return False
         workarounds.allow_redial(self._host, peer_id)
         try:
             with trio.fail_after(DIAL_TIMEOUT_S):
-                await self._host.get_network().dial_peer(peer_id)
+                await network.dial_peer(peer_id)
+            return True
         except Exception as error:
-            workarounds.forget_peer(self._host, peer_id)
-            raise DialError(f"cannot reach {peer_id.to_base58()}: {error}") from error
+            errors.append(str(error))
+        for addr in addrs[1:]:  # dial_peer tried (at most) the first of each transport
+            try:
+                with trio.fail_after(DIRECT_ADDR_TIMEOUT_S):
+                    await network.dial_addr(addr, peer_id)
+                return True
+            except Exception as error:
+                errors.append(f"{addr}: {error}")
+        return False
+
+    async def _connect_relayed(
+        self, peer_id: ID, relay: ID, relay_addr: Multiaddr, errors: list[str]
+    ) -> bool:
+        if relay in (peer_id, self._host.get_id()):
+            return False
+        try:
+            with trio.fail_after(DIAL_TIMEOUT_S):
+                if not self._host.get_network().get_connections(relay):
+                    await self._connect(relay, [relay_addr])
+                await circuit.dial_circuit(self._host, relay, peer_id)
+            return True
+        except (Exception, trio.TooSlowError) as error:
+            errors.append(f"via {relay.to_base58()}: {error}")
+            return False
 
     def dial_counts(self) -> dict[str, int]:
         """Connection attempts made and implausible addresses refused, since start."""
@@ -300,7 +466,7 @@ class MeshHost:
         assert self._nursery is not None
         peer_id = ID.from_base58(peer)
         self._idle_since.pop(peer_id, None)
-        remote = _remote_host(conn)
+        remote = _remote_host(conn) if is_direct(conn) else None  # a relayed one: the relay's
         if remote is not None:
             self._addresses.observe(peer_id, remote)
         if len(self.connected_peers()) > self._max_peers:
@@ -329,6 +495,7 @@ class MeshHost:
         if any(conn is not closed for conn in remaining):
             return
         self._gate.forget(peer)
+        self.autorelay.poke()
         self._idle_since[ID.from_base58(peer)] = time.monotonic()
         workarounds.drop_disconnect_record(self._host, ID.from_base58(peer))
         self._notify(peer, False)
@@ -378,6 +545,7 @@ async def open_mesh_host(
     dial_burst: int = 40,
     allow_changed_libp2p: bool = False,
     dht: bool = False,
+    relay_limits: circuit.RelayLimits | None = None,
 ) -> AsyncIterator[MeshHost]:
     """Start a host listening on ``listen``; on exit close every connection.
 
@@ -385,7 +553,8 @@ async def open_mesh_host(
     unless ``allow_changed_libp2p``. ``forget_after``: seconds before a peer that is
     gone leaves the peerstore (``prune_peers``); ``dial_rate`` and ``dial_burst``:
     connection attempts a second, and at once (``DialPacer``); ``dht``: take part in
-    the shared DHT (``mesh.dht``).
+    the shared DHT (``mesh.dht``); ``relay_limits``: serve as a relay under these limits
+    while peers can dial this node (None: no relay service).
     """
     patches = patch_registry.enforce(allow_changed_libp2p)
     workarounds.patch_module_constants()
@@ -423,9 +592,16 @@ async def open_mesh_host(
     host.get_network().register_notifee(_Events(mesh))
     mesh.set_handler(MEMBERSHIP_PROTOCOL, gate.respond, members_only=False)
     # Its handler is open to outsiders on purpose (membership.py); it registers itself.
-    mesh.dht = MeshDHT(host, mesh.listen_addrs) if dht else None
+    # It announces what the signed record offers (relayed addresses behind a NAT).
+    mesh.dht = MeshDHT(host, mesh.advertised_addrs) if dht else None
+    _serve_nat_traversal(host, mesh, gate, relay_limits)
     async with host.run(listen_addrs), trio.open_nursery() as nursery:
         mesh._nursery = nursery
+        nursery.start_soon(
+            supervise, "reachability", partial(mesh.dialback.run, mesh._dialback_stream)
+        )
+        nursery.start_soon(supervise, "relay reservations", mesh.autorelay.run)
+        nursery.start_soon(supervise, "hole punching", mesh.holepunch.run)
         try:
             async with (
                 background_trio_service(pubsub),
@@ -450,6 +626,43 @@ async def _running(dht: MeshDHT | None) -> AsyncIterator[None]:
         return
     async with dht.running():
         yield
+
+
+def _serve_nat_traversal(
+    host: IHost, mesh: MeshHost, gate: MembershipGate, limits: circuit.RelayLimits | None
+) -> None:
+    """Dial-back, relay and circuit ends: past the membership gate by design (a relay
+    and a dial-back serve non-members too; neither hands out anything of the mesh)."""
+    circuit.check_targets(host)
+    mesh.set_handler(DIALBACK_PROTOCOL, mesh.dialback.serve, members_only=False)
+
+    async def accept_stop(stream: INetStream) -> None:
+        await circuit.accept_stop(host, stream)
+
+    host.set_stream_handler(circuit.STOP, workarounds.guarded(accept_stop, str(circuit.STOP)))
+    if limits is None:
+        return
+
+    def members(source: ID, destination: ID) -> bool:
+        ends = (PeerId(source.to_base58()), PeerId(destination.to_base58()))
+        return gate.private and all(gate.is_member(end) for end in ends)
+
+    def serving() -> bool:
+        return mesh.dialback.status is not Reachability.PRIVATE
+
+    mesh.relay = circuit.RelayService(host, limits, members, serving)
+    host.set_stream_handler(circuit.HOP, workarounds.guarded(mesh.relay.handle, str(circuit.HOP)))
+
+
+def _address_rank(addr: str) -> int:
+    """0 for a public IP, 1 for another non-loopback one, 2 for loopback."""
+    try:
+        ip = ip_of(Multiaddr(addr))
+    except Exception:
+        return 1
+    if ip is None:
+        return 1
+    return 2 if ip.is_loopback else 0 if ip.is_global else 1
 
 
 def check_dialable(addr: str) -> None:

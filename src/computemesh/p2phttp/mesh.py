@@ -33,6 +33,8 @@ def mesh_pool(host: MeshHost, addresses: Addresses = lambda _: []) -> ChannelPoo
     def on_connection(peer: PeerId, connected: bool) -> None:
         if not connected:
             pool.forget(peer)  # streams die with their connection
+        elif host.connection_kind(peer) == "direct":
+            pool.retire(peer)  # a hole punched: requests move off the relayed connection
 
     host.on_connection(on_connection)
     return pool

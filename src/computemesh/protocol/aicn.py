@@ -201,6 +201,7 @@ class SwarmPeer(BaseModel):
     addr: str
     latency: str
     direction: str
+    connection: str = "direct"  # or "relayed" (through a circuit relay)
 
 
 class SwarmAddrs(BaseModel):

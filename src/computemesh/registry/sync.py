@@ -86,6 +86,7 @@ class TableSync:
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             self.host.on_connection(self._on_connection)
+            self.host.on_addresses_changed(self.publish_now)  # reachability, relays
             self.host.set_handler(SYNC_PROTOCOL, self._serve_exchange)
             await self.host.subscribe(TOPIC, self._on_gossip, self._is_valid)
             self.publish_now()
@@ -119,7 +120,7 @@ class TableSync:
     # -- own record ----------------------------------------------------------
 
     def _sign_own(self) -> SignedRecord:
-        self.own.addresses = tuple(self.host.listen_addrs())
+        self.own.addresses = tuple(self.host.advertised_addrs())
         return records.sign(self.own.next_claims(self._clock()), self._sign)
 
     async def _publish(self, record: SignedRecord | None) -> None:

@@ -43,7 +43,7 @@ def own_peer_info(state: NodeState) -> PeerInfo:
         peer_id=host.peer_id,
         protocol_version=PROTOCOL_VERSION,
         agent_version=f"computemesh/{__version__}",
-        addresses=host.listen_addrs(),
+        addresses=host.advertised_addrs(),  # relayed ones while behind NAT, as go-libp2p
         protocols=host.protocols(),
     )
 
@@ -109,7 +109,8 @@ async def _own_host_info(state: NodeState) -> HostInfo:
 @router.post("/swarm/peers", response_model=list[SwarmPeer])
 @router.get("/swarm/peers", response_model=list[SwarmPeer])
 async def swarm_peers(state: State) -> list[SwarmPeer]:
-    """Open connections (bare list, as in the AICN API; GET since AICN v0.1.8)."""
+    """Open connections (bare list, as in the AICN API; GET since AICN v0.1.8); a relayed
+    one's ``addr`` is its circuit, as go-libp2p shows it, and ``connection`` says which."""
     return [
         SwarmPeer(
             id=f"{peer[:10]}-{index}",
@@ -117,8 +118,9 @@ async def swarm_peers(state: State) -> list[SwarmPeer]:
             addr=addr,
             latency=_go_duration(state.observation(peer).latency_ms),
             direction=direction,
+            connection="relayed" if relayed else "direct",
         )
-        for index, (peer, addr, direction) in enumerate(state.host.connections(), 1)
+        for index, (peer, addr, direction, relayed) in enumerate(state.host.connections(), 1)
     ]
 
 
@@ -134,7 +136,7 @@ def _go_duration(milliseconds: float | None) -> str:
 async def swarm_addrs(state: State) -> list[SwarmAddrs]:
     """Known addresses of this node and of every peer it knows (bare list; GET too)."""
     host = state.host
-    known = [SwarmAddrs(peer=host.peer_id, addrs=host.listen_addrs())]
+    known = [SwarmAddrs(peer=host.peer_id, addrs=host.advertised_addrs())]
     return known + [SwarmAddrs(peer=p, addrs=host.peer_addrs(p)) for p in host.known_peers()]
 
 

@@ -16,7 +16,6 @@ from computemesh.routing.catalog import MODEL_KEY
 
 OTHER = "other"
 NONE = "none"
-RELAY_MARK = "/p2p-circuit"
 KINDS_FRESH_S = 2.0
 
 
@@ -28,13 +27,6 @@ def model_label(providers: ProviderIndex, service: str, model: str | None) -> st
     if model is None:
         return NONE
     return model if providers.offers(service, f"{MODEL_KEY}={model}") else OTHER
-
-
-def connection_kind(addresses: list[str]) -> str:
-    """``relayed`` when every connection to a peer goes through a relay, else ``direct``."""
-    if addresses and all(RELAY_MARK in address for address in addresses):
-        return "relayed"
-    return "direct"
 
 
 class ConnectionKinds:
@@ -53,7 +45,5 @@ class ConnectionKinds:
         return self._kinds.get(peer, "direct")
 
     def read(self) -> dict[PeerId, str]:
-        addresses: dict[PeerId, list[str]] = {}
-        for peer, address, _ in self._host.connections():
-            addresses.setdefault(peer, []).append(address)
-        return {peer: connection_kind(found) for peer, found in addresses.items()}
+        host = self._host
+        return {peer: host.connection_kind(peer) or "direct" for peer in host.connected_peers()}

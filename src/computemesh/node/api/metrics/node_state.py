@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from computemesh.node.api.metrics.labels import connection_kind
 from computemesh.node.api.state import NodeState
 from computemesh.registry.rejections import REASONS
 
@@ -49,10 +48,7 @@ class NodeStateCollector(Collector):
 
     def _peers(self) -> Iterator[Metric]:
         host = self._state.host
-        addresses: dict[str, list[str]] = {}
-        for peer, address, _ in host.connections():
-            addresses.setdefault(peer, []).append(address)
-        kinds = Counter(connection_kind(found) for found in addresses.values())
+        kinds = Counter(host.connection_kind(peer) or "direct" for peer in host.connected_peers())
         peers = GaugeMetricFamily(
             "computemesh_peers_connected", "Peers connected, by connection", labels=["connection"]
         )

@@ -51,6 +51,7 @@ async def peers_status(state: State) -> dict[str, list[dict[str, Any]]]:
             {
                 "id": peer,
                 "connectedness": "Connected" if host.is_connected(peer) else "NotConnected",
+                "connection": host.connection_kind(peer),  # "direct", "relayed" or None
                 "online": bool(row and row.online),
                 "last_seen": int(seen.last_seen),
                 "disconnected_at": seen.disconnected_at,
@@ -68,9 +69,14 @@ async def bootstraps(state: State) -> dict[str, list[str]]:
 @router.get("/dnt/stats")
 async def stats(state: State) -> dict[str, Any]:
     rows = state.rows()
+    host = state.host
     return {
-        "connected_peers": len(state.host.connected_peers()),
-        "total_peers_known": len(state.host.known_peers()),
+        "reachability": host.reachability(),  # public, private (behind NAT) or unknown
+        "relay_reservations_held": len(host.autorelay.relays()),
+        "relay_reservations_served": host.relay.reservations() if host.relay else 0,
+        "relay_circuits_open": host.relay.open_circuits() if host.relay else 0,
+        "connected_peers": len(host.connected_peers()),
+        "total_peers_known": len(host.known_peers()),
         # pubsub's own view: streams our publishes go out on, and peers whose table
         # subscription we heard (gossip forwarding builds its mesh from the latter)
         "pubsub_peers": len(state.host.pubsub_peers()),
