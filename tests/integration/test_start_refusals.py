@@ -61,7 +61,7 @@ def _command(kind: str, args: list[str], tmp: Path) -> list[str]:
     return [*base, *args]
 
 
-@pytest.mark.parametrize(("kind", "args", "env", "said"), _cases())
+@pytest.mark.parametrize(("kind", "args", "env", "said"), list(_cases()))
 def test_bad_input_gets_one_clear_line_and_a_non_zero_exit(
     tmp_path: Path, busy_port: int, kind: str, args: list[str], env: dict[str, str], said: str
 ) -> None:
