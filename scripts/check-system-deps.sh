@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and as root, installs) the system packages the Python build needs:
 # a C compiler and the GMP headers that fastecdsa (pulled in by py-libp2p) compiles against,
-# and iproute2 and iptables, with which the NAT tests build their namespaces and routers.
+# iproute2 and iptables, with which the NAT tests build their namespaces and routers,
+# and Chromium, which the dashboard tests drive.
 set -euo pipefail
 
 have_gmp() { echo '#include <gmp.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
@@ -26,6 +27,19 @@ if ! command -v ip >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1; the
         exit 1
     else
         echo "note: ip and iptables are missing; the NAT tests will skip (sudo apt-get install iproute2 iptables)." >&2
+    fi
+fi
+# The dashboard tests drive Debian's Chromium with Playwright (a test tool's own browser
+# download cannot reach its servers from here).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing chromium (the dashboard's browser tests)..."
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    elif [ -n "${CI:-}" ]; then
+        echo "error: the dashboard tests need Debian's chromium (apt-get install chromium)." >&2
+        exit 1
+    else
+        echo "note: chromium is missing; the dashboard's browser tests will skip (sudo apt-get install chromium)." >&2
     fi
 fi
 if ! have_python; then
