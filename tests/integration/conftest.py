@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from computemesh.cli.localmesh import LocalNode
-from tests.support.processes import UpstreamProcess
+from tests.support.processes import UpstreamProcess, start_upstream
 
 StartNode = Callable[..., LocalNode]
 
@@ -36,3 +36,11 @@ def upstreams() -> Iterator[list[UpstreamProcess]]:
     yield started
     for process in started:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[UpstreamProcess]:
+    """One echo upstream serving model ``m1``, shared by a module's tests."""
+    process = start_upstream("--model", "m1")
+    yield process
+    process.kill()

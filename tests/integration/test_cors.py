@@ -9,18 +9,11 @@ import pytest
 
 from computemesh.cli.localmesh import LocalNode
 from tests.integration.conftest import StartNode
-from tests.support.processes import UpstreamProcess, start_upstream
+from tests.support.processes import UpstreamProcess
 
 APP = "http://app.example"
 ALLOW_ORIGIN = "access-control-allow-origin"
 CHAT = {"model": "m1", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[UpstreamProcess]:
-    process = start_upstream("--model", "m1")
-    yield process
-    process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,10 @@ import pytest
 from computemesh.cli.localmesh import LocalNode
 from computemesh.p2phttp import FORWARDED_MARKER
 from tests.integration.conftest import StartNode
-from tests.support.processes import UpstreamProcess, start_upstream
+from tests.support.processes import UpstreamProcess
 
 ADMIN = "an-operator-secret-for-tests"
 EVIL = "http://evil.example"
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[UpstreamProcess]:
-    process = start_upstream("--model", "m1")
-    yield process
-    process.kill()
 
 
 @pytest.fixture(scope="module")
